@@ -1,0 +1,7 @@
+"""capwatch: watch a household's internet data cap."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

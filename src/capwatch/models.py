@@ -1,0 +1,271 @@
+"""Frozen value types shared by every layer.
+
+Bytes inside, units at the edge: every quantity here is an integer number of bytes and every
+instant an aware UTC ``datetime``. Conversion to GB/GiB and local time happens only when printing
+or serialising.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+def utcnow() -> datetime:
+    """Return the current instant as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Return ``value`` converted to UTC; naive datetimes are rejected."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()} where an aware one is required")
+    return value.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    """One billing cycle: ``start`` inclusive, ``end`` exclusive, both aware UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __contains__(self, instant: object) -> bool:
+        return isinstance(instant, datetime) and self.start <= instant < self.end
+
+    @property
+    def length_seconds(self) -> float:
+        """Length of the cycle in seconds."""
+        return (self.end - self.start).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceUsage:
+    """Usage of one device (MAC or ISP device id) within a cycle."""
+
+    device_id: str
+    used_bytes: int
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CycleTotal:
+    """An earlier (or the current) cycle as an ISP reports it in its history."""
+
+    start: datetime
+    end: datetime
+    used_bytes: int
+    cap_bytes: int | None
+    devices: tuple[DeviceUsage, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Overage:
+    """Overage and courtesy fields as an ISP reports them (Xfinity's names, normalised)."""
+
+    blocks_used: float | None = None
+    cost_per_block: float | None = None
+    bytes_per_block: int | None = None
+    max_charge: float | None = None
+    charges: float | None = None
+    in_paid_overage: bool | None = None
+    courtesy_used: int | None = None
+    courtesy_remaining: int | None = None
+    courtesy_allowed: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CounterSample:
+    """One raw interface counter read off a counter source (host, vnStat, SNMP).
+
+    ``key`` names the counter (``"eth0:rx"``); ``width`` is 32 or 64 bits (0 when the counter
+    never wraps, as vnStat's totals); ``epoch`` changes when the counter's origin changes
+    (boot time, sysUpTime going back, a vnStat database reset) so that a restart is told apart
+    from a wrap.
+    """
+
+    key: str
+    value: int
+    width: int = 64
+    epoch: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What one provider fetch returns.
+
+    Meter sources (an ISP) set ``used_bytes``: the usage so far in the cycle that holds
+    ``observed_at``. Counter sources set ``counters`` instead and leave ``used_bytes`` None; the
+    coordinator turns counters into cycle usage.
+    """
+
+    observed_at: datetime
+    source: str
+    used_bytes: int | None = None
+    cap_bytes: int | None = None
+    unlimited: bool = False
+    cycle_start: datetime | None = None
+    cycle_end: datetime | None = None
+    units: str | None = None
+    devices: tuple[DeviceUsage, ...] = ()
+    history: tuple[CycleTotal, ...] = ()
+    counters: tuple[CounterSample, ...] = ()
+    overage: Overage | None = None
+    raw: Mapping[str, Any] | None = None
+    lines: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One stored observation of an account's usage in a cycle."""
+
+    account: str
+    observed_at: datetime
+    cycle_start: datetime
+    used_bytes: int
+    cap_bytes: int | None
+    source: str
+
+
+class PollOutcome(StrEnum):
+    """How a poll ended; the error classes of :mod:`capwatch.errors` map onto these."""
+
+    OK = "ok"
+    AUTH = "auth"
+    CONNECT = "connect"
+    SERVER = "server"
+    BAD_RESPONSE = "bad_response"
+    RATE_LIMITED = "rate_limited"
+    CONFIG = "config"
+    INTERNAL = "internal"
+
+
+@dataclass(frozen=True, slots=True)
+class PollLogEntry:
+    """One line of the poll log."""
+
+    account: str
+    started_at: datetime
+    duration_s: float
+    outcome: PollOutcome
+    error_class: str | None = None
+    message: str | None = None
+    reading_stored: bool = False
+
+
+class AccountStatus(StrEnum):
+    """Health of an account as shown on the status page and exported."""
+
+    OK = "ok"
+    STALE = "stale"
+    AUTH_REQUIRED = "auth-required"
+    FAILING = "failing"
+    NEW = "new"
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """Where the cycle is expected to end, with an interval (80% by default)."""
+
+    expected_bytes: int
+    low_bytes: int
+    high_bytes: int
+    level: float = 0.8
+    method: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CycleSummary:
+    """The numbers people act on, for one account at one instant.
+
+    Built by :func:`capwatch.analysis.summary.summarize`; read by the CLI, reports, charts, the
+    web pages and every exporter.
+    """
+
+    account: str
+    cycle: Cycle
+    as_of: datetime
+    used_bytes: int | None
+    cap_bytes: int | None
+    forecast: Forecast | None
+    daily_allowance_bytes: int | None
+    days_left: float
+    pace: float | None
+    overage_cost: float | None
+    last_reading_at: datetime | None
+    status: AccountStatus
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    last_success_at: datetime | None = None
+
+    @property
+    def remaining_bytes(self) -> int | None:
+        """Bytes left under the cap (never negative); None when unlimited or unknown."""
+        if self.cap_bytes is None or self.used_bytes is None:
+            return None
+        return max(self.cap_bytes - self.used_bytes, 0)
+
+    @property
+    def percent(self) -> float | None:
+        """Share of the cap used, in percent; None when unlimited or unknown."""
+        if not self.cap_bytes or self.used_bytes is None:
+            return None
+        return 100.0 * self.used_bytes / self.cap_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CounterState:
+    """Where a raw counter stood at the last poll, and what it has added to the current cycle."""
+
+    key: str
+    last_value: int
+    width: int
+    epoch: str
+    observed_at: datetime
+    cycle_start: datetime
+    cycle_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class AlertState:
+    """Latched state of one alert rule level for one account (persisted in the store)."""
+
+    account: str
+    rule: str
+    level: str
+    cycle_start: datetime
+    active: bool
+    fired_at: datetime | None
+    resolved_at: datetime | None
+    last_value: float | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    """A transition worth telling the user about: an alert fired or resolved."""
+
+    account: str
+    rule: str
+    level: str
+    kind: str  # "fired" | "resolved"
+    at: datetime
+    message: str
+    value: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A notification waiting to be sent (or sent); ``key`` makes sends idempotent."""
+
+    key: str
+    kind: str
+    account: str | None
+    payload: Mapping[str, Any]
+    created_at: datetime
+    attempts: int = 0
+    sent_at: datetime | None = None
+    last_error: str | None = None

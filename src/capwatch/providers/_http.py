@@ -1,0 +1,68 @@
+"""HTTP plumbing shared by HTTP providers: one place maps transport and status to the error tree."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from capwatch.errors import AuthRequired, BadResponse, CannotConnect, RateLimited, ServerError
+
+
+def _where(request: httpx.Request) -> str:
+    """The method and URL path of a request: enough to place an error, never a query secret."""
+    return f"{request.method} {request.url.path}"
+
+
+async def send(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """Send a request; map transport failures, 401/403, 429 and 5xx onto the error tree."""
+    try:
+        response = await client.request(method, url, **kwargs)
+    except httpx.TimeoutException as exc:
+        raise CannotConnect(f"timed out: {method} {httpx.URL(url).path}") from exc
+    except httpx.TransportError as exc:
+        raise CannotConnect(
+            f"cannot connect: {method} {httpx.URL(url).path}: {type(exc).__name__}"
+        ) from exc
+    where = _where(response.request)
+    status = response.status_code
+    if status in (401, 403):
+        raise AuthRequired(f"{where}: HTTP {status}, credentials refused or session expired")
+    if status == 429:
+        raise RateLimited(f"{where}: HTTP 429", retry_after=_retry_after(response))
+    if status >= 500:
+        raise ServerError(f"{where}: HTTP {status}")
+    return response
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        from capwatch.models import utcnow
+
+        return max((when - utcnow()).total_seconds(), 0.0)
+
+
+def json_body(response: httpx.Response) -> Any:
+    """Decode a JSON body, raising BadResponse (with the text kept) when it is not JSON."""
+    where = _where(response.request)
+    ctype = response.headers.get("content-type", "")
+    text = response.text
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        kind = "HTML" if "html" in ctype or text.lstrip().startswith("<") else "not JSON"
+        if not text.strip():
+            kind = "an empty body"
+        raise BadResponse(f"{where}: expected JSON, got {kind}", payload=text[:20000]) from exc

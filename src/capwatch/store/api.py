@@ -1,0 +1,153 @@
+"""The store's interface, which every consumer codes against.
+
+The implementation (SQLAlchemy Core, SQLite or PostgreSQL) lives in :mod:`capwatch.store.sql`;
+:func:`capwatch.store.open_store` returns one. Every method is synchronous and safe to call from
+several threads; each write method is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from capwatch.models import (
+    AlertState,
+    CounterState,
+    CycleTotal,
+    DeviceUsage,
+    OutboxItem,
+    PollLogEntry,
+    Reading,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """Everything one successful poll writes, committed in a single transaction."""
+
+    reading: Reading
+    counter_states: Sequence[CounterState] = ()
+    raw_counters: Mapping[str, int] = field(default_factory=dict)
+    devices: Sequence[DeviceUsage] = ()
+    history: Sequence[CycleTotal] = ()
+    payload: Mapping[str, Any] | None = None
+    log: PollLogEntry | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DailyUsage:
+    """Aggregate kept as readings arrive: the last reading of one local day of one cycle."""
+
+    account: str
+    day: date
+    cycle_start: datetime
+    used_bytes: int
+    cap_bytes: int | None
+    last_observed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CycleRecord:
+    """Aggregate of one cycle of one account: its final (or latest) usage."""
+
+    account: str
+    cycle_start: datetime
+    cycle_end: datetime | None
+    used_bytes: int
+    cap_bytes: int | None
+    readings: int
+    first_observed_at: datetime | None
+    last_observed_at: datetime | None
+    source: str
+
+
+class Store(Protocol):
+    """What capwatch keeps: readings, counters, devices, payloads, alert state, poll log."""
+
+    url_display: str
+    """The database URL with any password masked, for messages."""
+
+    dialect: str
+    """``sqlite`` or ``postgresql``."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+    # accounts -----------------------------------------------------------------------------
+    def ensure_account(self, name: str, provider: str, timezone: str) -> None:
+        """Create the account row if missing, or update its provider and time zone."""
+
+    def account_names(self) -> list[str]:
+        """Every account ever stored, sorted."""
+
+    # readings -----------------------------------------------------------------------------
+    def record_poll(self, record: PollRecord) -> bool:
+        """Store a reading and what came with it; False if that reading was already stored."""
+
+    def add_readings(self, readings: Iterable[Reading]) -> int:
+        """Store many readings in one transaction (imports); returns how many were new."""
+
+    def readings(
+        self,
+        account: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        cycle_start: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Reading]:
+        """Readings of an account, ascending by time, within [start, end)."""
+
+    def latest_reading(self, account: str) -> Reading | None:
+        """The newest reading of an account."""
+
+    def iter_readings(self, account: str | None = None) -> Iterator[Reading]:
+        """Every reading (of one account or all), ascending; streams for exports."""
+
+    def daily_usage(self, account: str, cycle_start: datetime) -> list[DailyUsage]:
+        """The per-day aggregate of one cycle, ascending."""
+
+    def cycles(self, account: str, limit: int | None = None) -> list[CycleRecord]:
+        """Cycle aggregates of an account, newest first."""
+
+    # counters -----------------------------------------------------------------------------
+    def counter_states(self, account: str) -> dict[str, CounterState]:
+        """Where each raw counter of a counter source stood at the last poll."""
+
+    # devices ------------------------------------------------------------------------------
+    def devices(self, account: str, cycle_start: datetime) -> list[DeviceUsage]:
+        """Latest per-device usage of a cycle, largest first."""
+
+    # alerts -------------------------------------------------------------------------------
+    def alert_states(self, account: str) -> dict[tuple[str, str], AlertState]:
+        """Latched alert states of an account keyed by (rule, level)."""
+
+    def save_alert_states(self, states: Iterable[AlertState]) -> None:
+        """Upsert alert states."""
+
+    # poll log -----------------------------------------------------------------------------
+    def log_poll(self, entry: PollLogEntry) -> None:
+        """Append one poll log line (failures; successes come with record_poll)."""
+
+    def poll_log(self, account: str | None = None, limit: int = 50) -> list[PollLogEntry]:
+        """Newest poll log lines first."""
+
+    # outbox (notifications) ---------------------------------------------------------------
+    def outbox_add(self, item: OutboxItem) -> bool:
+        """Queue a notification; False if its key is already queued or sent."""
+
+    def outbox_pending(self, limit: int = 50) -> list[OutboxItem]:
+        """Unsent notifications, oldest first."""
+
+    def outbox_mark(self, key: str, *, sent: bool, error: str | None = None) -> None:
+        """Record a send attempt: sent, or failed with a (secret-free) error."""
+
+    # coordination -------------------------------------------------------------------------
+    def account_lock(self, account: str) -> AbstractContextManager[bool]:
+        """Try to take the account's poll lock (advisory on PostgreSQL); yields True if taken."""
+
+    def integrity_check(self) -> str:
+        """``ok`` or the database's own complaint."""

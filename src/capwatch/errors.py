@@ -49,8 +49,7 @@ class MissingExtra(CapwatchError):
 
     def __init__(self, extra: str, module: str) -> None:
         super().__init__(
-            f"{module} is not installed: install the extra with "
-            f"`pip install 'capwatch[{extra}]'`"
+            f"{module} is not installed: install the extra with `pip install 'capwatch[{extra}]'`"
         )
         self.extra = extra
         self.module = module

@@ -200,6 +200,7 @@ class CycleSummary:
     last_error: str | None = None
     consecutive_failures: int = 0
     last_success_at: datetime | None = None
+    provider: str | None = None
 
     @property
     def remaining_bytes(self) -> int | None:

@@ -64,6 +64,18 @@ class CycleRecord:
     source: str
 
 
+@dataclass(frozen=True, slots=True)
+class StoredPayload:
+    """One distinct provider payload kept for diagnosis, with how often it was seen."""
+
+    account: str
+    sha256: str
+    first_seen: datetime
+    last_seen: datetime
+    times_seen: int
+    body: str
+
+
 class Store(Protocol):
     """What capwatch keeps: readings, counters, devices, payloads, alert state, poll log."""
 
@@ -151,3 +163,10 @@ class Store(Protocol):
 
     def integrity_check(self) -> str:
         """``ok`` or the database's own complaint."""
+
+    # upkeep (appended by the store) -------------------------------------------------------
+    def payloads(self, account: str, limit: int = 20) -> list[StoredPayload]:
+        """Archived payloads of an account (deduplicated by sha256), most recently seen first."""
+
+    def prune(self, before: datetime) -> int:
+        """Delete poll log lines, raw counters and sent notifications older than ``before``."""

@@ -1,0 +1,180 @@
+"""Pure alert rule evaluation: a :class:`CycleSummary` in, a list of :class:`Condition` out.
+
+Rules (``rule`` / ``level``):
+
+- ``used`` / ``"75"``...: used >= X% of the cap;
+- ``projected`` / ``"90"``: the forecast reaches X% of the cap; by default its low end (the
+  forecast is then confident), or its expected value with ``projected_basis="expected"``;
+- ``allowance`` / ``"below"``: the daily allowance is below ``allowance_below_bytes``;
+- ``stale`` / ``"hours"``: no fresh reading for ``stale_hours``;
+- ``auth`` / ``"required"``: the source wants a new login;
+- ``disagree`` / ``"percent"``: two meters of the line disagree by more than Z%.
+
+Each condition says whether it is ``over`` (fire) or ``clear`` (resolve); between the two is the
+hysteresis band, where a latched alert holds. Percent rules use ``hysteresis_percent`` points;
+byte and hour rules use it as a share of the threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, tzinfo
+from typing import Protocol
+
+from capwatch.alerts.text import fmt_bytes, fmt_end, fmt_range
+from capwatch.models import CycleSummary
+
+PER_CYCLE_RULES = frozenset({"used", "projected", "allowance", "disagree"})
+
+
+class AlertSettingsLike(Protocol):
+    """The alert settings of an account (``capwatch.config.AlertSettings`` has these)."""
+
+    used_percent: Sequence[float]
+    projected_percent: Sequence[float]
+    projected_basis: str
+    allowance_below_bytes: int | None
+    stale_hours: float
+    disagree_percent: float
+    hysteresis_percent: float
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One rule level evaluated now: fire when ``over``, resolve when ``clear``."""
+
+    account: str
+    rule: str
+    level: str
+    value: float | None
+    over: bool
+    message: str
+    clear: bool = False
+    resolve_message: str = ""
+    per_cycle: bool = True
+
+
+def _level(x: float) -> str:
+    return f"{x:g}"
+
+
+def _used(s: CycleSummary, cfg: AlertSettingsLike) -> list[Condition]:
+    if s.percent is None or s.cap_bytes is None or s.used_bytes is None:
+        return []
+    out = []
+    for x in cfg.used_percent:
+        pct = s.percent
+        msg = (
+            f"{s.account}: used {fmt_bytes(s.used_bytes)} of {fmt_bytes(s.cap_bytes)} "
+            f"({pct:.0f}%, alert at {x:g}%) with {s.days_left:.1f} days left"
+        )
+        back = f"{s.account}: usage back under {x:g}% ({pct:.0f}% of {fmt_bytes(s.cap_bytes)})"
+        out.append(
+            Condition(
+                s.account,
+                "used",
+                _level(x),
+                pct,
+                pct >= x,
+                msg,
+                pct < x - cfg.hysteresis_percent,
+                back,
+            )
+        )
+    return out
+
+
+def _projected(s: CycleSummary, cfg: AlertSettingsLike, tz: tzinfo) -> list[Condition]:
+    fc = s.forecast
+    if fc is None or not s.cap_bytes:
+        return []
+    basis = fc.low_bytes if cfg.projected_basis == "low" else fc.expected_bytes
+    pct = 100.0 * basis / s.cap_bytes
+    shown = 100.0 * fc.expected_bytes / s.cap_bytes
+    band = fmt_range(fc.low_bytes, fc.high_bytes)
+    by = fmt_end(s.cycle.end, tz)
+    out = []
+    for x in cfg.projected_percent:
+        msg = (
+            f"{s.account}: projected to use {fmt_bytes(fc.expected_bytes)} of "
+            f"{fmt_bytes(s.cap_bytes)} ({shown:.0f}%, {fc.level:.0%} range {band}) by {by}"
+        )
+        back = (
+            f"{s.account}: projection back under {x:g}%: {fmt_bytes(fc.expected_bytes)} "
+            f"({shown:.0f}%, {fc.level:.0%} range {band}) by {by}"
+        )
+        clear = pct < x - cfg.hysteresis_percent
+        out.append(Condition(s.account, "projected", _level(x), pct, pct >= x, msg, clear, back))
+    return out
+
+
+def _allowance(s: CycleSummary, cfg: AlertSettingsLike) -> list[Condition]:
+    limit = cfg.allowance_below_bytes
+    value = s.daily_allowance_bytes
+    if limit is None or value is None:
+        return []
+    msg = (
+        f"{s.account}: {fmt_bytes(value)} a day left for the remaining "
+        f"{s.days_left:.0f} days (below {fmt_bytes(limit)})"
+    )
+    back = f"{s.account}: daily allowance back to {fmt_bytes(value)}"
+    clear = value >= limit * (1 + cfg.hysteresis_percent / 100)
+    return [Condition(s.account, "allowance", "below", value, value < limit, msg, clear, back)]
+
+
+def _stale(s: CycleSummary, cfg: AlertSettingsLike) -> list[Condition]:
+    if s.last_reading_at is None:
+        return []
+    hours = (s.as_of - s.last_reading_at).total_seconds() / 3600
+    msg = f"{s.account}: no fresh reading for {hours:.0f} hours (limit {cfg.stale_hours:g})"
+    back = f"{s.account}: readings are fresh again"
+    clear = hours < cfg.stale_hours
+    over = hours >= cfg.stale_hours
+    return [Condition(s.account, "stale", "hours", hours, over, msg, clear, back, False)]
+
+
+def _auth(s: CycleSummary, required: bool, provider: str | None) -> list[Condition]:
+    login = (
+        f"capwatch login {provider} --account {s.account}"
+        if provider
+        else (f"capwatch login --account {s.account}")
+    )
+    msg = f"{s.account}: auth required: run `{login}`"
+    back = f"{s.account}: logged in again; polling resumed"
+    value = 1.0 if required else 0.0
+    return [
+        Condition(s.account, "auth", "required", value, required, msg, not required, back, False)
+    ]
+
+
+def _disagree(s: CycleSummary, cfg: AlertSettingsLike, pct: float | None) -> list[Condition]:
+    if pct is None:
+        return []
+    gap = abs(pct)
+    limit = cfg.disagree_percent
+    msg = f"{s.account}: sources disagree by {gap:.1f}% (limit {limit:g}%)"
+    back = f"{s.account}: sources agree again ({gap:.1f}% apart)"
+    clear = gap < max(limit - cfg.hysteresis_percent, 0.0) or gap == 0
+    return [Condition(s.account, "disagree", "percent", gap, gap > limit, msg, clear, back)]
+
+
+def evaluate(
+    summary: CycleSummary,
+    settings: AlertSettingsLike,
+    *,
+    auth_required: bool,
+    disagreement_percent: float | None,
+    tz: tzinfo | None = None,
+    provider: str | None = None,
+) -> list[Condition]:
+    """Every rule level of ``settings`` evaluated on ``summary`` (no I/O, no state)."""
+    zone = tz or UTC
+    return [
+        *_used(summary, settings),
+        *_projected(summary, settings, zone),
+        *_allowance(summary, settings),
+        *_stale(summary, settings),
+        *_auth(summary, auth_required, provider or getattr(summary, "provider", None)),
+        *_disagree(summary, settings, disagreement_percent),
+    ]

@@ -1,0 +1,85 @@
+"""The one place that computes the numbers every consumer shows (:class:`CycleSummary`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from capwatch.analysis.allowance import daily_allowance, days_left, pace
+from capwatch.analysis.forecast import forecast_cycle
+from capwatch.analysis.overage import overage_cost
+from capwatch.models import AccountStatus, Cycle, CycleSummary, Forecast, Reading, as_utc
+
+Sample = tuple[datetime, int]
+
+
+def cycle_samples(readings: Sequence[Reading], cycle: Cycle, now: datetime) -> list[Sample]:
+    """(time, bytes) of the readings inside ``cycle`` up to ``now``, ascending."""
+    inside = [r for r in readings if r.observed_at in cycle and r.observed_at <= now]
+    inside.sort(key=lambda r: r.observed_at)
+    return [(as_utc(r.observed_at), r.used_bytes) for r in inside]
+
+
+def _forecast(
+    samples: list[Sample],
+    cycle: Cycle,
+    cap: int | None,
+    history: Sequence[Sequence[Sample]],
+    now: datetime,
+    tz: tzinfo,
+) -> Forecast | None:
+    if not samples and not any(history):
+        return None
+    fc = forecast_cycle(samples, cycle.start, cycle.end, cap, history, now, tz=tz)
+    return None if fc.method == "no-data" else fc
+
+
+def summarize(
+    *,
+    account: str,
+    cycle: Cycle,
+    readings: Sequence[Reading],
+    cap_bytes: int | None,
+    history: Sequence[Sequence[Sample]] = (),
+    now: datetime,
+    status: AccountStatus = AccountStatus.OK,
+    last_error: str | None = None,
+    consecutive_failures: int = 0,
+    last_success_at: datetime | None = None,
+    overage: Any = None,
+    tz: tzinfo | None = None,
+    provider: str | None = None,
+) -> CycleSummary:
+    """Used, forecast, allowance, pace and overage of ``account`` in ``cycle`` as of ``now``.
+
+    ``cap_bytes`` None falls back to the newest reading's cap (None again means unlimited);
+    ``overage`` is an :class:`Overage`, :class:`OverageTerms` or settings-like object.
+    """
+    now = as_utc(now)
+    zone = tz or UTC
+    samples = cycle_samples(readings, cycle, now)
+    inside = [r for r in readings if r.observed_at in cycle and r.observed_at <= now]
+    newest = max(inside, key=lambda r: r.observed_at) if inside else None
+    cap = cap_bytes if cap_bytes is not None else (newest.cap_bytes if newest else None)
+    used = max((u for _, u in samples), default=None)
+    fc = _forecast(samples, cycle, cap, history, now, zone)
+    projected = fc.expected_bytes if fc is not None else used
+    return CycleSummary(
+        account=account,
+        cycle=cycle,
+        as_of=now,
+        used_bytes=used,
+        cap_bytes=cap,
+        forecast=fc,
+        daily_allowance_bytes=daily_allowance(used, cap, now, cycle) if used is not None else None,
+        days_left=days_left(now, cycle),
+        pace=pace(used, cap, now, cycle) if used is not None else None,
+        overage_cost=overage_cost(projected, cap, overage) if projected is not None else None,
+        last_reading_at=newest.observed_at if newest else None,
+        status=status,
+        last_error=last_error,
+        consecutive_failures=consecutive_failures,
+        last_success_at=last_success_at,
+        provider=provider,
+    )

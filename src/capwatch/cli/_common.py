@@ -1,0 +1,90 @@
+"""What every CLI command shares: loading settings and the store, and the error-to-exit map."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+import click
+
+from capwatch.errors import CapwatchError, ProviderError
+
+if TYPE_CHECKING:
+    from capwatch.config import Settings
+    from capwatch.store.api import Store
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> None:
+    """Print one line on stderr and exit with ``code``."""
+    from capwatch.secrets import redact
+
+    click.echo(f"capwatch: {redact(message)}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn capwatch errors into one line on stderr: exit 2 for bad input, 1 for a failed poll."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except ProviderError as exc:
+            fail(str(exc), EXIT_FAILURE)
+        except CapwatchError as exc:
+            fail(str(exc), EXIT_USAGE)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return wrapper
+
+
+def load(ctx: click.Context) -> Settings:
+    """Load and validate the settings once per command, and set up logging."""
+    from capwatch.config import load_settings
+    from capwatch.logsetup import setup_logging
+
+    obj: dict[str, Any] = ctx.find_root().obj or {}
+    if "settings" not in obj:
+        settings = load_settings(obj.get("config_path"))
+        verbose = int(obj.get("verbose") or 0)
+        level = "DEBUG" if verbose > 1 else "INFO" if verbose else "WARNING"
+        setup_logging(settings.log_format, level)
+        obj["settings"] = settings
+    settings_obj: Settings = obj["settings"]
+    return settings_obj
+
+
+def store_for(settings: Settings) -> Store:
+    """Open (and migrate) the configured store."""
+    from capwatch.store import open_store
+
+    return open_store(settings.resolved_database_url())
+
+
+def account_names(settings: Settings, account: str | None) -> list[str]:
+    """The named account (validated) or every enabled account."""
+    if account is not None:
+        return [settings.account(account).name]
+    return [a.name for a in settings.accounts if a.enabled]
+
+
+def console() -> Any:
+    """A rich console on stdout."""
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def emit_json(data: Any) -> None:
+    """Print JSON on stdout (stable shapes, see the README)."""
+    import json
+
+    click.echo(json.dumps(data, indent=2, sort_keys=False))

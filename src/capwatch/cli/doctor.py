@@ -1,0 +1,141 @@
+"""`capwatch doctor`: config, secrets, store, file permissions and provider prerequisites."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from capwatch.cli._common import console, handle_errors, load
+
+
+@dataclass(frozen=True)
+class Check:
+    """One doctor finding."""
+
+    area: str
+    ok: bool
+    detail: str
+    warning: bool = False
+
+
+def _secrets(obj: Any, where: str) -> Iterator[tuple[str, Any]]:
+    from pydantic import BaseModel
+
+    from capwatch.secrets import Secret
+
+    if isinstance(obj, Secret):
+        yield where, obj
+    elif isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            yield from _secrets(getattr(obj, name), f"{where}.{name}" if where else name)
+    elif isinstance(obj, list | tuple):
+        for i, item in enumerate(obj):
+            yield from _secrets(item, f"{where}[{i}]")
+    elif isinstance(obj, dict):
+        for key, item in obj.items():
+            yield from _secrets(item, f"{where}.{key}")
+
+
+def secret_checks(settings: Any) -> Iterator[Check]:
+    """Every secret reference resolves; literal secrets in the file are warned about."""
+    from capwatch.errors import CapwatchError
+
+    for where, secret in _secrets(settings, ""):
+        try:
+            secret.reveal()
+        except CapwatchError as exc:
+            yield Check("secret", False, f"{where}: {exc}")
+            continue
+        if getattr(secret, "is_literal", False):
+            yield Check("secret", True, f"{where}: written in the file; prefer {{env=...}}", True)
+        else:
+            yield Check("secret", True, f"{where}: resolves")
+    for account in settings.accounts:
+        yield from _secrets_in_options(account)
+
+
+def _secrets_in_options(account: Any) -> Iterator[Check]:
+    for where, secret in _secrets(account.provider_options, f"accounts.{account.name}.options"):
+        try:
+            secret.reveal()
+            yield Check("secret", True, f"{where}: resolves")
+        except Exception as exc:
+            yield Check("secret", False, f"{where}: {exc}")
+
+
+def permission_checks(settings: Any) -> Iterator[Check]:
+    """Session and secret files must be private (0600)."""
+    from capwatch.fsutil import loose_permissions
+
+    paths: list[Path] = []
+    if settings.source_path:
+        paths.append(Path(settings.source_path))
+    accounts_dir = Path(settings.data_dir) / "accounts"
+    if accounts_dir.exists():
+        paths.extend(p for p in accounts_dir.rglob("*") if p.is_file())
+    for path in paths:
+        if loose_permissions(path):
+            mode = oct(path.stat().st_mode & 0o777)
+            yield Check("files", False, f"{path} is {mode}: run chmod 600 on it", True)
+    yield Check("files", True, f"{len(paths)} private file(s) checked")
+
+
+def store_checks(settings: Any) -> Iterator[Check]:
+    """The store opens, migrates and passes its integrity check."""
+    from capwatch.errors import CapwatchError
+    from capwatch.store import open_store
+
+    try:
+        store = open_store(settings.resolved_database_url())
+    except CapwatchError as exc:
+        yield Check("store", False, str(exc))
+        return
+    try:
+        result = store.integrity_check()
+        yield Check("store", result == "ok", f"{store.url_display}: integrity {result}")
+    finally:
+        store.close()
+
+
+def provider_checks(settings: Any) -> Iterator[Check]:
+    """Each account's provider can be built and has its prerequisites."""
+    from capwatch.service.accounts import build_runtime
+
+    for account in settings.accounts:
+        try:
+            rt = build_runtime(account, settings)
+            problems = rt.provider.prerequisites()
+        except Exception as exc:
+            yield Check(f"account {account.name}", False, str(exc))
+            continue
+        for problem in problems:
+            yield Check(f"account {account.name}", False, problem)
+        if not problems:
+            yield Check(f"account {account.name}", True, f"provider {account.provider} ready")
+
+
+@click.command()
+@click.pass_context
+@handle_errors
+def doctor(ctx: click.Context) -> None:
+    """Check the config, secrets, store, file permissions and each provider's prerequisites."""
+    from rich.table import Table
+
+    settings = load(ctx)
+    where = settings.source_path or "embedded defaults"
+    checks = [Check("config", True, f"{where}: valid, {len(settings.accounts)} account(s)")]
+    for group in (secret_checks, permission_checks, store_checks, provider_checks):
+        checks.extend(group(settings))
+    table = Table(title="capwatch doctor", title_justify="left")
+    for header in ("", "Area", "Detail"):
+        table.add_column(header)
+    for c in checks:
+        mark = "[yellow]![/yellow]" if c.warning else "[green]✓[/green]" if c.ok else "[red]✗[/red]"
+        table.add_row(mark, c.area, c.detail)
+    console().print(table)
+    if any(not c.ok and not c.warning for c in checks):
+        ctx.exit(1)

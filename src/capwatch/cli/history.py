@@ -1,0 +1,51 @@
+"""`capwatch history`: earlier cycles as a table (or JSON)."""
+
+from __future__ import annotations
+
+import click
+
+from capwatch.cli._common import account_names, console, emit_json, handle_errors, load, store_for
+
+
+@click.command()
+@click.option("--account", "-a", help="Show only this account.")
+@click.option("--cycles", "-n", default=12, show_default=True, type=click.IntRange(1, 600))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (shape in the README).")
+@click.pass_context
+@handle_errors
+def history(ctx: click.Context, account: str | None, cycles: int, as_json: bool) -> None:
+    """Show the usage of earlier cycles, newest first."""
+    from rich.table import Table
+
+    from capwatch.service.serialize import cycle_to_dict
+    from capwatch.units import format_bytes as fb
+
+    settings = load(ctx)
+    store = store_for(settings)
+    try:
+        names = account_names(settings, account)
+        records = {n: store.cycles(n, limit=cycles) for n in names}
+    finally:
+        store.close()
+    if as_json:
+        emit_json({n: [cycle_to_dict(c) for c in rs] for n, rs in records.items()})
+        return
+    con = console()
+    for name, rows in records.items():
+        table = Table(title=f"{name}: last {len(rows)} cycles", title_justify="left")
+        for header in ("Cycle start", "Used", "Cap", "%", "Readings", ""):
+            table.add_column(header, justify="left" if header == "Cycle start" else "right")
+        for c in rows:
+            zone = settings.account(name).cycle.zone
+            pct = 100 * c.used_bytes / c.cap_bytes if c.cap_bytes else None
+            bar = "█" * min(int((pct or 0) / 5), 24)
+            style = "red" if pct is not None and pct > 100 else "green"
+            table.add_row(
+                c.cycle_start.astimezone(zone).strftime("%Y-%m-%d"),
+                fb(c.used_bytes),
+                fb(c.cap_bytes) if c.cap_bytes else "unlimited",
+                f"{pct:.1f}%" if pct is not None else "-",
+                str(c.readings),
+                f"[{style}]{bar}[/{style}]",
+            )
+        con.print(table)

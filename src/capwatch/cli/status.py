@@ -1,0 +1,98 @@
+"""`capwatch status`: where each account stands, with the forecast and active alerts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from capwatch.cli._common import account_names, console, emit_json, handle_errors, load, store_for
+
+if TYPE_CHECKING:
+    from capwatch.models import AlertState, CycleSummary
+
+
+def _age(summary: CycleSummary) -> str:
+    if summary.last_reading_at is None:
+        return "never"
+    minutes = (summary.as_of - summary.last_reading_at).total_seconds() / 60
+    return f"{minutes:.0f} min ago" if minutes < 120 else f"{minutes / 60:.1f} h ago"
+
+
+def _row(s: CycleSummary) -> list[str]:
+    from capwatch.units import format_bytes as fb
+
+    f = s.forecast
+    projected = f"{fb(f.expected_bytes)} ({fb(f.low_bytes)}–{fb(f.high_bytes)})" if f else "-"
+    if f and s.cap_bytes and f.expected_bytes > s.cap_bytes:
+        projected = f"[red]{projected}[/red]"
+    return [
+        s.account,
+        s.status.value,
+        fb(s.used_bytes),
+        fb(s.cap_bytes) if s.cap_bytes else "unlimited",
+        f"{s.percent:.1f}%" if s.percent is not None else "-",
+        projected,
+        f"{fb(s.daily_allowance_bytes)}/day" if s.daily_allowance_bytes is not None else "-",
+        f"{s.pace * 100:.0f}%" if s.pace is not None else "-",
+        f"{s.days_left:.1f}",
+        _age(s),
+    ]
+
+
+def _alert_dict(a: AlertState) -> dict[str, Any]:
+    return {
+        "rule": a.rule,
+        "level": a.level,
+        "fired_at": a.fired_at.isoformat() if a.fired_at else None,
+        "message": a.message,
+    }
+
+
+@click.command()
+@click.option("--account", "-a", help="Show only this account.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (shape in the README).")
+@click.pass_context
+@handle_errors
+def status(ctx: click.Context, account: str | None, as_json: bool) -> None:
+    """Show used, cap, %, projection, daily allowance, pace, days left and active alerts."""
+    from capwatch.models import utcnow
+    from capwatch.service.serialize import summary_to_dict
+    from capwatch.service.views import account_summary
+
+    settings = load(ctx)
+    store = store_for(settings)
+    try:
+        now = utcnow()
+        names = account_names(settings, account)
+        summaries = [account_summary(settings, store, n, now) for n in names]
+        alerts = {n: [a for a in store.alert_states(n).values() if a.active] for n in names}
+    finally:
+        store.close()
+    if as_json:
+        emit_json(
+            [
+                summary_to_dict(s) | {"alerts": [_alert_dict(a) for a in alerts[s.account]]}
+                for s in summaries
+            ]
+        )
+        return
+    _print_table(summaries, alerts)
+
+
+def _print_table(summaries: list[CycleSummary], alerts: dict[str, list[AlertState]]) -> None:
+    from rich.table import Table
+
+    con = console()
+    table = Table(title="capwatch status", title_justify="left")
+    headers = ["Account", "Status", "Used", "Cap", "%", "Projected (80%)", "Allowance"]
+    for header in [*headers, "Pace", "Days left", "Last reading"]:
+        table.add_column(header, justify="left" if header in ("Account", "Status") else "right")
+    for s in summaries:
+        table.add_row(*_row(s))
+    con.print(table)
+    for s in summaries:
+        if s.last_error:
+            con.print(f"[red]{s.account}: last error: {s.last_error}[/red]")
+        for a in alerts.get(s.account, []):
+            con.print(f"[yellow]{s.account}: alert {a.rule} {a.level}: {a.message or ''}[/yellow]")

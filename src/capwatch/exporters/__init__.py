@@ -1,0 +1,1 @@
+"""Exporters: one metrics table rendered for Prometheus, Graphite, InfluxDB and MQTT."""

@@ -1,0 +1,226 @@
+"""MQTT exporter with Home Assistant discovery (paho-mqtt 2, its own network thread).
+
+Everything capwatch publishes is retained and kept in memory, so it is published again after a
+broker reconnect and when Home Assistant announces itself (``online`` on
+``<discovery_prefix>/status``). The bridge's availability topic carries a last will
+(``offline``), ``online`` after each connect and ``offline`` on a clean stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from capwatch.errors import MissingExtra
+from capwatch.exporters.base import Exporter, ExportError, SecretLike, reveal, scrub
+from capwatch.exporters.homeassistant import Topics, discovery_configs, state_payload
+from capwatch.models import CycleSummary, DeviceUsage
+
+if TYPE_CHECKING:
+    import paho.mqtt.client as mqtt
+
+log = logging.getLogger(__name__)
+
+QOS = 1
+PUBLISH_TIMEOUT_S = 10.0
+KEEPALIVE_S = 60
+
+
+class MqttSettingsLike(Protocol):
+    """What the MQTT exporter reads from ``capwatch.config.MqttSettings``."""
+
+    host: str
+    port: int
+    username: str | None
+    password: SecretLike | None
+    tls: bool
+    ca_certs: Any
+    client_id: str
+    discovery_prefix: str
+    base_topic: str
+    homeassistant: bool
+
+
+def _encode(payload: Mapping[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+
+
+class MqttExporter(Exporter):
+    """Publishes state JSON and Home Assistant discovery to an MQTT broker."""
+
+    name: ClassVar[str] = "mqtt"
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.settings: MqttSettingsLike = settings
+        self.topics = Topics(base=settings.base_topic, discovery_prefix=settings.discovery_prefix)
+        self._client: mqtt.Client | None = None
+        self._lock = threading.Lock()
+        self._retained: dict[str, bytes] = {}
+        self._connected = threading.Event()
+        self._last_error = "no connection yet"
+
+    @property
+    def where(self) -> str:
+        """``mqtt host:port`` for messages."""
+        return f"mqtt {self.settings.host}:{self.settings.port}"
+
+    @property
+    def last_error(self) -> str:
+        """Why the last connection attempt failed or ended (no secrets)."""
+        return self._safe(self._last_error)
+
+    @property
+    def connected(self) -> bool:
+        """True while the client holds an accepted connection."""
+        return self._connected.is_set()
+
+    def _build_client(self) -> mqtt.Client:
+        try:
+            import paho.mqtt.client as mqtt
+            from paho.mqtt.enums import CallbackAPIVersion
+        except ImportError as exc:
+            raise MissingExtra("mqtt", "paho-mqtt") from exc
+        s = self.settings
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv311
+        )
+        client.will_set(self.topics.availability, "offline", qos=QOS, retain=True)
+        if s.username:
+            client.username_pw_set(s.username, reveal(s.password))
+        if s.tls:
+            try:
+                client.tls_set(ca_certs=str(s.ca_certs) if s.ca_certs else None)
+            except (OSError, ValueError) as exc:
+                raise ExportError(
+                    f"{self.where}: TLS set-up failed ({type(exc).__name__})"
+                ) from exc
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    async def start(self) -> None:
+        """Start the network thread; it connects (and reconnects) in the background."""
+        if self._client is not None:
+            return
+        client = self._build_client()
+        try:
+            client.connect_async(self.settings.host, int(self.settings.port), KEEPALIVE_S)
+        except (OSError, ValueError) as exc:
+            raise ExportError(f"{self.where}: cannot connect ({type(exc).__name__})") from exc
+        client.loop_start()
+        self._client = client
+
+    # -- callbacks, run in paho's thread -------------------------------------------------------
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
+    ) -> None:
+        if reason.is_failure:
+            error = f"connection refused: {reason}"
+            if error != self._last_error:
+                log.warning("%s: %s", self.where, error)
+            self._last_error = error
+            return
+        self._connected.set()
+        client.publish(self.topics.availability, "online", qos=QOS, retain=True)
+        if self.settings.homeassistant:
+            client.subscribe(self.topics.ha_status, qos=QOS)
+        self._republish(client)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        self._last_error = "connection failed"
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
+    ) -> None:
+        if self._connected.is_set():
+            self._connected.clear()
+            self._last_error = f"disconnected: {reason}"
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if message.topic == self.topics.ha_status and message.payload.strip() == b"online":
+            log.info("%s: Home Assistant is online, publishing discovery again", self.where)
+            self._republish(client)
+
+    def _republish(self, client: mqtt.Client) -> None:
+        with self._lock:
+            items = list(self._retained.items())
+        for topic, payload in items:
+            client.publish(topic, payload, qos=QOS, retain=True)
+
+    # -- publishing ------------------------------------------------------------------------------
+
+    def render(
+        self,
+        summaries: Sequence[CycleSummary],
+        devices: Mapping[str, Sequence[DeviceUsage]],
+    ) -> dict[str, bytes]:
+        """Return every retained message (discovery configs first, then states) to publish."""
+        messages: dict[str, bytes] = {}
+        for summary in summaries:
+            account_devices = devices.get(summary.account, ())
+            if self.settings.homeassistant:
+                for topic, config in discovery_configs(
+                    summary, account_devices, self.topics
+                ).items():
+                    messages[topic] = _encode(config)
+            messages[self.topics.state(summary.account)] = _encode(
+                state_payload(summary, account_devices)
+            )
+        return messages
+
+    async def publish(
+        self,
+        summaries: Sequence[CycleSummary],
+        devices: Mapping[str, Sequence[DeviceUsage]],
+    ) -> None:
+        """Remember the messages (for reconnects) and publish them; raise when disconnected."""
+        messages = self.render(summaries, devices)
+        with self._lock:
+            self._retained.update(messages)
+        await self.start()
+        client = self._client
+        if client is None or not self.connected:
+            raise ExportError(f"{self.where}: not connected ({self._safe(self._last_error)})")
+        infos = [
+            client.publish(topic, payload, qos=QOS, retain=True)
+            for topic, payload in messages.items()
+        ]
+        await asyncio.to_thread(self._wait_all, infos)
+
+    def _wait_all(self, infos: Sequence[mqtt.MQTTMessageInfo]) -> None:
+        deadline = time.monotonic() + PUBLISH_TIMEOUT_S
+        for info in infos:
+            try:
+                info.wait_for_publish(max(deadline - time.monotonic(), 0.01))
+            except (RuntimeError, ValueError) as exc:
+                raise ExportError(f"{self.where}: publish failed ({self._safe(str(exc))})") from exc
+            if not info.is_published():
+                raise ExportError(f"{self.where}: broker did not acknowledge in time")
+
+    def _safe(self, text: str) -> str:
+        return scrub(text, [reveal(self.settings.password)])
+
+    async def stop(self) -> None:
+        """Publish ``offline``, disconnect and stop the network thread."""
+        client, self._client = self._client, None
+        if client is None:
+            return
+        if self.connected:
+            info = client.publish(self.topics.availability, "offline", qos=QOS, retain=True)
+            try:
+                await asyncio.to_thread(info.wait_for_publish, PUBLISH_TIMEOUT_S)
+            except (RuntimeError, ValueError):
+                log.warning("%s: could not publish offline", self.where)
+        client.disconnect()
+        await asyncio.to_thread(client.loop_stop)
+        self._connected.clear()

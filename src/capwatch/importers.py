@@ -1,0 +1,124 @@
+"""Parse usage logs into readings: capwatch's own CSV and xfinity-monitor's monthly logs.
+
+Parsing is all-or-nothing: the first bad row raises :class:`~capwatch.errors.InputError` naming
+the file and line, and the caller writes nothing.
+
+Formats:
+
+``capwatch`` CSV
+    ``timestamp,used_bytes[,cap_bytes]`` with an optional header row. ``timestamp`` is ISO 8601
+    with an offset (or ``Z``) or epoch seconds; bytes are integers (or ``"1.2 TB"`` style).
+``xfinity-monitor``
+    ``Log_file_YYYY-MM.csv``: ``epoch, usage month to date GB, allotted GB, projected GB,
+    100% GB, 90% GB``; the last three are derived values and are not imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from capwatch.errors import InputError
+
+GB = 10**9
+Format = Literal["auto", "csv", "xfinity-monitor"]
+_XFINITY_NAME = re.compile(r"Log_file_\d{4}-\d{2}\.csv$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One imported observation: when, how much used in its cycle, and the cap if given."""
+
+    line: int
+    observed_at: datetime
+    used_bytes: int
+    cap_bytes: int | None
+
+
+def detect_format(path: Path, first_line: str) -> Literal["csv", "xfinity-monitor"]:
+    """Guess the format from the file name and the first line."""
+    if _XFINITY_NAME.search(path.name):
+        return "xfinity-monitor"
+    cells = [c.strip() for c in first_line.split(",")]
+    if len(cells) >= 5 and all(_is_number(c) for c in cells[:6]):
+        return "xfinity-monitor"
+    return "csv"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_time(text: str) -> datetime:
+    text = text.strip()
+    if _is_number(text):
+        return datetime.fromtimestamp(float(text), UTC)
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(f"timestamp {text!r} has no UTC offset")
+    return value.astimezone(UTC)
+
+
+def _parse_amount(text: str) -> int:
+    from capwatch.units import parse_bytes
+
+    value = parse_bytes(text.strip())
+    if value < 0:
+        raise ValueError(f"negative amount {text!r}")
+    return value
+
+
+def _parse_gb(text: str) -> int:
+    value = float(text)
+    if value < 0 or value != value:
+        raise ValueError(f"bad GB value {text!r}")
+    return round(value * GB)
+
+
+def _csv_row(cells: list[str]) -> tuple[datetime, int, int | None]:
+    if len(cells) not in (2, 3):
+        raise ValueError(f"expected 2 or 3 columns, got {len(cells)}")
+    cap = _parse_amount(cells[2]) if len(cells) == 3 and cells[2].strip() else None
+    return _parse_time(cells[0]), _parse_amount(cells[1]), cap
+
+
+def _xfinity_row(cells: list[str]) -> tuple[datetime, int, int | None]:
+    if len(cells) < 3:
+        raise ValueError(f"expected 6 columns (epoch, used GB, allotted GB, ...), got {len(cells)}")
+    observed = datetime.fromtimestamp(float(cells[0]), UTC)
+    cap = _parse_gb(cells[2]) if cells[2].strip() else None
+    return observed, _parse_gb(cells[1]), cap
+
+
+def read_rows(path: Path, fmt: Format = "auto") -> Iterator[Row]:
+    """Yield the rows of a usage log; raise InputError naming file and line on the first bad one."""
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    with handle:
+        first = handle.readline()
+        handle.seek(0)
+        kind = detect_format(path, first) if fmt == "auto" else fmt
+        parse: Callable[[list[str]], tuple[datetime, int, int | None]] = (
+            _xfinity_row if kind == "xfinity-monitor" else _csv_row
+        )
+        for lineno, cells in enumerate(csv.reader(handle), start=1):
+            if not cells or all(not c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
+                continue
+            if lineno == 1 and not _is_number(cells[0].strip()[:4]):
+                continue  # header row
+            try:
+                observed, used, cap = parse([c.strip() for c in cells])
+            except (ValueError, OverflowError, OSError) as exc:
+                raise InputError(f"{path}:{lineno}: {exc}") from exc
+            yield Row(lineno, observed, used, cap)

@@ -1,0 +1,1 @@
+"""Notifications: the Apprise adapter, report builders, the outbox and report scheduling."""

@@ -1,0 +1,288 @@
+"""Sign in to Xfinity in a real Chromium (Playwright) and keep the session for httpx.
+
+Three ways in: ``manual`` (a headed window, the user does everything, MFA and captchas
+included), ``prompted`` (headless; capwatch fills the two-step form with values asked on the
+terminal, then the MFA code if asked) and ``unattended`` (headless, from the config's
+credentials; any challenge is an error naming ``capwatch login``). Every failure leaves a
+diagnostics bundle with a screenshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+
+from capwatch.diagnostics import save_bundle
+from capwatch.errors import AuthRequired, ConfigError, MfaRequired, MissingExtra, WrongPassword
+from capwatch.models import utcnow
+from capwatch.providers.base import Prompter
+from capwatch.providers.xfinity.pages import PageKind, SecurityCheck, classify_html, error_for
+from capwatch.providers.xfinity.session import StoredCookie, XfinitySession
+from capwatch.secrets import register_secret
+
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext, Page, Request
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+Mode = Literal["manual", "prompted", "unattended"]
+
+
+@dataclass
+class LoginPlan:
+    """Everything one browser sign-in needs."""
+
+    mode: Mode
+    account: str
+    start_url: str
+    customer_base_url: str
+    hosts: tuple[str, ...]
+    browser_path: str
+    diagnostics_dir: Path
+    diagnostics_keep: int = 20
+    username: str | None = None
+    password: str | None = None
+    prompter: Prompter | None = None
+    timeout_s: float = 90.0
+    tokens: list[str] = field(default_factory=list)
+    force_headless: bool = False  # tests run the manual mode without a display
+
+    @property
+    def headless(self) -> bool:
+        """Only the manual mode shows a window."""
+        return self.force_headless or self.mode != "manual"
+
+
+def check_browser(browser_path: str) -> None:
+    """Raise MissingExtra/ConfigError when Playwright or the Chromium binary is missing."""
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        raise MissingExtra("browser", "playwright") from None
+    if not Path(browser_path).exists():
+        raise ConfigError(
+            f"xfinity.browser_path: {browser_path} not found: install Chromium "
+            "(Debian: apt install chromium) or set browser_path"
+        )
+
+
+async def browser_login(plan: LoginPlan) -> XfinitySession:
+    """Run one sign-in and return the captured session; failures leave a bundle and raise."""
+    check_browser(plan.browser_path)
+    from playwright.async_api import Error as PlaywrightError
+    from playwright.async_api import async_playwright
+
+    if plan.password:
+        register_secret(plan.password)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=plan.browser_path, headless=plan.headless, args=CHROMIUM_ARGS
+        )
+        try:
+            context = await browser.new_context()
+            page = await context.new_page()
+            page.on("request", lambda request: _capture_bearer(request, plan))
+            try:
+                await page.goto(plan.start_url)
+                await _drive(page, plan)
+                await _settle(page)
+                return await _session_from(context, plan)
+            except AuthRequired as exc:
+                await _bundle(page, plan, exc)
+                raise
+            except PlaywrightError as exc:
+                err = AuthRequired(
+                    f"xfinity: browser sign-in failed ({type(exc).__name__}) at "
+                    f"{httpx.URL(page.url).path}: run `capwatch login xfinity --account "
+                    f"{plan.account}`"
+                )
+                await _bundle(page, plan, err)
+                raise err from None
+        finally:
+            await browser.close()
+
+
+def _capture_bearer(request: Request, plan: LoginPlan) -> None:
+    value = request.headers.get("authorization", "")
+    if value.lower().startswith("bearer "):
+        token = value[7:].strip()
+        if token and token not in plan.tokens:
+            register_secret(token)
+            plan.tokens.append(token)
+
+
+def _on_customer_site(url: str, plan: LoginPlan) -> bool:
+    u, base = httpx.URL(url), httpx.URL(plan.customer_base_url)
+    if (u.host, u.port) != (base.host, base.port):
+        return False
+    return not u.path.lower().startswith(("/login", "/oauth", "/auth"))
+
+
+async def _drive(page: Page, plan: LoginPlan) -> None:
+    """Step through the sign-in pages until the customer site shows, or raise."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + plan.timeout_s
+    tries: dict[PageKind, int] = {}
+    while loop.time() < deadline:
+        try:
+            await page.wait_for_load_state("domcontentloaded")
+            html, title = await page.content(), await page.title()
+        except Exception:  # a navigation raced us: look again
+            await asyncio.sleep(0.2)
+            continue
+        kind = classify_html(html, title)
+        if kind is PageKind.OTHER and _on_customer_site(page.url, plan):
+            return
+        if plan.mode == "manual":
+            if kind is PageKind.ACCESS_DENIED:  # nothing a person can click through
+                raise error_for(kind, account=plan.account, where=httpx.URL(page.url).path)
+            await asyncio.sleep(0.5)  # the user is typing, solving, tapping
+            continue
+        if kind is PageKind.OTHER:
+            await asyncio.sleep(0.3)  # a redirect or interstitial page: let it move on
+            continue
+        tries[kind] = tries.get(kind, 0) + 1
+        if tries[kind] > 3:
+            raise AuthRequired(
+                f"xfinity: sign-in stuck on {kind.value} at {httpx.URL(page.url).path}: "
+                f"run `capwatch login xfinity --account {plan.account}`"
+            )
+        await _step(page, plan, kind)
+    raise AuthRequired(
+        f"xfinity: sign-in did not finish within {plan.timeout_s:g} s at "
+        f"{httpx.URL(page.url).path}: run `capwatch login xfinity --account {plan.account}`"
+    )
+
+
+async def _step(page: Page, plan: LoginPlan, kind: PageKind) -> None:
+    where = httpx.URL(page.url).path
+    if kind in (PageKind.ACCESS_DENIED, PageKind.WRONG_PASSWORD):
+        raise error_for(kind, account=plan.account, where=where)
+    if kind is PageKind.SECURITY_CHECK:
+        err = error_for(kind, account=plan.account, where=where)
+        raise SecurityCheck(f"{err} (a captcha needs a window: run it where a display exists)")
+    if kind is PageKind.LOGIN_USERNAME:
+        await page.fill("#user", _username(plan))
+        await _remember_me(page)
+        await page.click("#sign_in")
+    elif kind is PageKind.LOGIN_PASSWORD:
+        await page.fill("#passwd", _password(plan))
+        await _remember_me(page)
+        await page.click("#sign_in")
+    elif kind is PageKind.MFA:
+        if plan.prompter is None:
+            raise error_for(kind, account=plan.account, where=where)
+        code = plan.prompter.ask("Xfinity verification code").strip()
+        await page.fill("#verificationCode", code)
+        await page.click("#sign_in")
+
+
+async def _remember_me(page: Page) -> None:
+    box = page.locator("input[name=rm]")
+    if await box.count() and not await box.first.is_checked():
+        await box.first.check()
+
+
+def _username(plan: LoginPlan) -> str:
+    if plan.username is None and plan.prompter is not None:
+        plan.username = plan.prompter.ask("Xfinity ID (email, mobile or username)").strip()
+    if not plan.username:
+        raise AuthRequired(
+            f"xfinity: no username: run `capwatch login xfinity --account {plan.account}`"
+        )
+    return plan.username
+
+
+def _password(plan: LoginPlan) -> str:
+    if plan.password is None and plan.prompter is not None:
+        plan.password = plan.prompter.ask("Xfinity password", secret=True)
+        register_secret(plan.password)
+    if not plan.password:
+        raise WrongPassword(
+            "xfinity: no password: set password or run "
+            f"`capwatch login xfinity --account {plan.account}`"
+        )
+    return plan.password
+
+
+async def _settle(page: Page) -> None:
+    """Let the post-login page make its first API calls (to see a bearer token)."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    with contextlib.suppress(PlaywrightTimeout):
+        await page.wait_for_load_state("networkidle", timeout=10_000)
+
+
+def _wanted(cookie: dict[str, Any], hosts: tuple[str, ...]) -> bool:
+    domain = str(cookie.get("domain", "")).lstrip(".").lower()
+    return any(h == domain or h.endswith("." + domain) for h in hosts)
+
+
+async def _session_from(context: BrowserContext, plan: LoginPlan) -> XfinitySession:
+    cookies = []
+    for c in await context.cookies():
+        raw = dict(c)
+        if not _wanted(raw, plan.hosts):
+            continue
+        expires = raw.get("expires")
+        register_secret(str(raw.get("value", "")))
+        cookies.append(
+            StoredCookie(
+                name=str(raw["name"]),
+                value=str(raw["value"]),
+                domain=str(raw["domain"]),
+                path=str(raw.get("path") or "/"),
+                expires=float(expires)
+                if isinstance(expires, int | float) and expires > 0
+                else None,
+                secure=bool(raw.get("secure")),
+                http_only=bool(raw.get("httpOnly")),
+            )
+        )
+    if not cookies:
+        raise AuthRequired(
+            f"xfinity: signed in but no session cookies were set: run `capwatch login xfinity "
+            f"--account {plan.account}`"
+        )
+    return XfinitySession(
+        cookies=tuple(cookies),
+        bearer_token=plan.tokens[-1] if plan.tokens else None,
+        source=f"browser-{plan.mode}",
+        saved_at=utcnow().isoformat(),
+    )
+
+
+async def _bundle(page: Page, plan: LoginPlan, exc: BaseException) -> None:
+    html: str | None = None
+    shot: bytes | None = None
+    try:
+        html = await page.content()
+        shot = await page.screenshot(full_page=True)
+    except Exception:  # the page may be gone; keep what we have
+        pass
+    secrets = [s for s in (plan.password, *plan.tokens) if s]
+    save_bundle(
+        plan.diagnostics_dir,
+        account=plan.account,
+        provider="xfinity",
+        error=exc,
+        url_path=httpx.URL(page.url).path if page.url else None,
+        status=None,
+        html=html,
+        screenshot=shot,
+        keep=plan.diagnostics_keep,
+        extra_secrets=secrets,
+    )
+
+
+__all__ = ["CHROMIUM_ARGS", "LoginPlan", "MfaRequired", "browser_login", "check_browser"]

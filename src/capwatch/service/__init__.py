@@ -1,0 +1,1 @@
+"""The poll pipeline (coordinator) and the daemon that schedules it."""

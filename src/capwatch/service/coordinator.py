@@ -1,0 +1,306 @@
+"""The poll pipeline: fetch, validate, store, evaluate alerts, hand to consumers.
+
+This is the only place that strings the layers together. One poll of one account:
+
+1. skip if the account waits for ``capwatch login`` (auth-required) or another instance holds
+   its poll lock;
+2. ``provider.fetch`` with a few quick retries for connect and server errors (tenacity);
+3. turn the snapshot into a reading (counter sources through :mod:`capwatch.analysis.counters`)
+   and validate it;
+4. store reading, counters, devices, history, payload and the poll log line in one transaction;
+5. evaluate alert rules, latch them, queue notifications;
+6. hand the account's summary to the exporters (their failures never undo a reading).
+
+Failures are classified by :func:`capwatch.errors.classify` into the poll log, and set the
+account's next-poll backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from capwatch.errors import (
+    AuthRequired,
+    BadResponse,
+    BotBlocked,
+    CapwatchError,
+    ProviderError,
+    RateLimited,
+    classify,
+    is_retryable,
+)
+from capwatch.models import PollLogEntry, PollOutcome, Reading, Snapshot, utcnow
+from capwatch.secrets import redact
+from capwatch.service.accounts import AccountRuntime, build_runtime
+from capwatch.service.views import account_summary, auth_waiting
+from capwatch.store.api import PollRecord, Store
+
+if TYPE_CHECKING:
+    import httpx
+
+    from capwatch.config import Settings
+    from capwatch.exporters.base import Exporter
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 6 * 3600.0
+BOT_BLOCK_BACKOFF_S = 4 * 3600.0
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """What one poll of one account did."""
+
+    account: str
+    outcome: PollOutcome
+    reading: Reading | None = None
+    stored: bool = False
+    message: str | None = None
+    duration_s: float = 0.0
+    skipped: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when the poll produced a reading."""
+        return self.outcome is PollOutcome.OK and not self.skipped
+
+
+@dataclass
+class _Backoff:
+    failures: int = 0
+    not_before: float = 0.0
+
+
+@dataclass
+class Coordinator:
+    """Polls accounts and feeds the store, alerts, notifications and exporters."""
+
+    settings: Settings
+    store: Store
+    exporters: Sequence[Exporter] = ()
+    client_factory: Callable[[], httpx.AsyncClient] | None = None
+    retry_wait_s: float = 1.0
+    retry_attempts: int = 3
+    clock: Callable[[], datetime] = utcnow
+    _runtimes: dict[str, AccountRuntime] = field(default_factory=dict)
+    _backoff: dict[str, _Backoff] = field(default_factory=dict)
+    _export_tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def runtime(self, name: str) -> AccountRuntime:
+        """The provider instance and cycle rule of an account (built once)."""
+        rt = self._runtimes.get(name)
+        if rt is None:
+            account = self.settings.account(name)
+            rt = build_runtime(account, self.settings)
+            self.store.ensure_account(name, account.provider, rt.rule.timezone.key)
+            self._runtimes[name] = rt
+        return rt
+
+    def next_delay(self, name: str) -> float:
+        """Seconds until the account's next poll, with backoff after failures."""
+        rt = self.runtime(name)
+        base = rt.interval_s
+        state = self._backoff.get(name)
+        if state is None or state.failures == 0:
+            return base
+        delay = min(base * 2 ** min(state.failures, 8), max(MAX_BACKOFF_S, base))
+        return max(delay, state.not_before - time.monotonic())
+
+    async def poll_all(self, *, force: bool = False) -> list[PollResult]:
+        """Poll every enabled account once, one after another."""
+        results = []
+        for account in self.settings.accounts:
+            if account.enabled:
+                results.append(await self.poll_account(account.name, force=force))
+        return results
+
+    async def poll_account(self, name: str, *, force: bool = False) -> PollResult:
+        """Poll one account; never raises for provider failures (they go to the poll log)."""
+        rt = self.runtime(name)
+        if not force and await asyncio.to_thread(auth_waiting, self.store, rt):
+            return PollResult(
+                name,
+                PollOutcome.AUTH,
+                message=f"waiting for `capwatch login {rt.account.provider} --account {name}`",
+                skipped=True,
+            )
+        with self.store.account_lock(name) as taken:
+            if not taken:
+                return PollResult(
+                    name, PollOutcome.OK, message="polled by another instance", skipped=True
+                )
+            return await self._poll_locked(rt, force=force)
+
+    async def _poll_locked(self, rt: AccountRuntime, *, force: bool) -> PollResult:
+        name = rt.account.name
+        started_at = self.clock()
+        t0 = time.monotonic()
+        try:
+            snapshot = await self._fetch(rt)
+            record = await asyncio.to_thread(self._to_record, rt, snapshot, started_at, t0)
+            stored = await asyncio.to_thread(self.store.record_poll, record)
+        except Exception as exc:
+            return await self._failed(rt, exc, started_at, t0)
+        self._backoff.pop(name, None)
+        await self._after_success(rt)
+        return PollResult(
+            name,
+            PollOutcome.OK,
+            reading=record.reading,
+            stored=stored,
+            duration_s=time.monotonic() - t0,
+        )
+
+    async def _fetch(self, rt: AccountRuntime) -> Snapshot:
+        from tenacity import (
+            AsyncRetrying,
+            retry_if_exception,
+            stop_after_attempt,
+            wait_exponential,
+        )
+
+        async with self._client(rt) as client:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(is_retryable),
+                stop=stop_after_attempt(self.retry_attempts),
+                wait=wait_exponential(multiplier=self.retry_wait_s, max=30),
+                reraise=True,
+            ):
+                with attempt:
+                    return await rt.provider.fetch(client)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _client(self, rt: AccountRuntime) -> httpx.AsyncClient:
+        import httpx
+
+        if self.client_factory is not None:
+            return self.client_factory()
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(30.0, connect=10.0),
+            headers={"User-Agent": rt.context.user_agent},
+            follow_redirects=False,
+        )
+
+    def _to_record(
+        self, rt: AccountRuntime, snap: Snapshot, started_at: datetime, t0: float
+    ) -> PollRecord:
+        from capwatch.service.readings import snapshot_to_reading
+
+        reading, states, raw_counters = snapshot_to_reading(
+            rt, snap, self.store, now=self.clock(), tolerance=FUTURE_TOLERANCE
+        )
+        entry = PollLogEntry(
+            account=rt.account.name,
+            started_at=started_at,
+            duration_s=time.monotonic() - t0,
+            outcome=PollOutcome.OK,
+            reading_stored=True,
+        )
+        return PollRecord(
+            reading=reading,
+            counter_states=states,
+            raw_counters=raw_counters,
+            devices=snap.devices,
+            history=snap.history,
+            payload=snap.raw,
+            log=entry,
+        )
+
+    async def _failed(
+        self, rt: AccountRuntime, exc: Exception, started_at: datetime, t0: float
+    ) -> PollResult:
+        name = rt.account.name
+        outcome = classify(exc)
+        message = redact(str(exc)) or type(exc).__name__
+        if not isinstance(exc, CapwatchError):
+            log.exception("internal error polling %s", name, extra={"account": name})
+            message = f"internal error: {type(exc).__name__}: {message}"
+        else:
+            log.warning("poll of %s failed: %s", name, message, extra={"account": name})
+        if isinstance(exc, BadResponse) and exc.payload is not None:
+            log.debug("bad payload from %s kept for diagnosis", name)
+        entry = PollLogEntry(
+            account=name,
+            started_at=started_at,
+            duration_s=time.monotonic() - t0,
+            outcome=outcome,
+            error_class=type(exc).__name__,
+            message=message[:500],
+        )
+        await asyncio.to_thread(self.store.log_poll, entry)
+        self._note_failure(name, exc)
+        if isinstance(exc, AuthRequired):
+            await self._after_success(rt, auth_required=True)
+        return PollResult(name, outcome, message=message, duration_s=entry.duration_s)
+
+    def _note_failure(self, name: str, exc: Exception) -> None:
+        state = self._backoff.setdefault(name, _Backoff())
+        state.failures += 1
+        wait = 0.0
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            wait = exc.retry_after
+        elif isinstance(exc, BotBlocked):
+            wait = BOT_BLOCK_BACKOFF_S
+        state.not_before = time.monotonic() + wait
+
+    async def _after_success(self, rt: AccountRuntime, *, auth_required: bool = False) -> None:
+        """Evaluate alerts and hand the summary to exporters; failures here are logged only."""
+        from capwatch.service.alerting import evaluate_and_queue
+
+        try:
+            summary = await asyncio.to_thread(
+                account_summary, self.settings, self.store, rt.account.name, self.clock()
+            )
+            await asyncio.to_thread(
+                evaluate_and_queue, self.settings, self.store, rt, summary, auth_required
+            )
+        except Exception:
+            log.exception("alert evaluation failed for %s", rt.account.name)
+            return
+        if self.exporters:
+            self._spawn_export(rt.account.name, summary)
+
+    def _spawn_export(self, name: str, summary: Any) -> None:
+        task = asyncio.get_running_loop().create_task(self._export(name, summary))
+        self._export_tasks.add(task)
+        task.add_done_callback(self._export_tasks.discard)
+
+    async def _export(self, name: str, summary: Any) -> None:
+        devices = {name: await asyncio.to_thread(self.store.devices, name, summary.cycle.start)}
+        for exporter in self.exporters:
+            t0 = time.monotonic()
+            try:
+                await asyncio.wait_for(exporter.publish([summary], devices), timeout=30)
+            except Exception as exc:
+                message = redact(str(exc)) or type(exc).__name__
+                log.warning("exporter %s failed: %s", exporter.name, message)
+                entry = PollLogEntry(
+                    account=name,
+                    started_at=self.clock(),
+                    duration_s=time.monotonic() - t0,
+                    outcome=PollOutcome.SERVER,
+                    error_class=f"export:{exporter.name}",
+                    message=message[:500],
+                )
+                await asyncio.to_thread(self.store.log_poll, entry)
+
+    async def drain_exports(self) -> None:
+        """Wait for exports in flight (used at shutdown and in tests)."""
+        if self._export_tasks:
+            await asyncio.gather(*self._export_tasks, return_exceptions=True)
+
+
+def poll_error_exit_code(results: Sequence[PollResult]) -> int:
+    """Exit status for `capwatch poll`: 0 if every polled account produced a reading."""
+    failed = [r for r in results if not r.ok and not (r.skipped and r.outcome is PollOutcome.OK)]
+    return 1 if failed else 0
+
+
+__all__ = ["Coordinator", "PollResult", "ProviderError", "poll_error_exit_code"]

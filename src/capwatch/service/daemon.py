@@ -1,0 +1,191 @@
+"""`capwatch serve`: the scheduler (APScheduler) and the web server (uvicorn) in one process.
+
+Every enabled account is polled at start-up and then on its interval with jitter; failures back
+off (see :class:`~capwatch.service.coordinator.Coordinator`). Pending notifications are
+delivered every minute, the weekly and month-end reports when due. SIGTERM and SIGINT stop the
+web server, let a poll in flight finish its transaction, and close the store: a committed
+reading is never lost, an uncommitted one is simply not there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from capwatch.models import utcnow
+from capwatch.service.coordinator import Coordinator
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from capwatch.config import Settings
+    from capwatch.store.api import Store
+
+log = logging.getLogger(__name__)
+
+JITTER_FRACTION = 0.1
+OUTBOX_EVERY_S = 60
+REPORTS_EVERY_S = 15 * 60
+
+
+@dataclass
+class Daemon:
+    """Owns the store, coordinator, scheduler and web server of one `capwatch serve`."""
+
+    settings: Settings
+    store: Store
+    coordinator: Coordinator
+    _next_allowed: dict[str, float] = field(default_factory=dict)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _inflight: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    async def poll_job(self, name: str) -> None:
+        """Scheduled poll of one account, skipped while its backoff has not elapsed."""
+        if self._stopping.is_set() or time.monotonic() < self._next_allowed.get(name, 0.0):
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            result = await self.coordinator.poll_account(name)
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
+        if not result.ok and not result.skipped:
+            delay = self.coordinator.next_delay(name)
+            self._next_allowed[name] = time.monotonic() + delay
+            log.info("next poll of %s in %.0f s", name, delay, extra={"account": name})
+        else:
+            self._next_allowed.pop(name, None)
+
+    async def outbox_job(self) -> None:
+        """Deliver queued notifications; failures stay queued for the next run."""
+        from capwatch.notify.outbox import deliver_pending
+
+        try:
+            await asyncio.to_thread(deliver_pending, self.store, self.settings)
+        except Exception:
+            log.exception("notification delivery failed")
+
+    async def reports_job(self) -> None:
+        """Queue the weekly and month-end reports that are due, then deliver."""
+        from capwatch.notify.reports import queue_due_reports
+
+        try:
+            await asyncio.to_thread(queue_due_reports, self.store, self.settings, utcnow())
+        except Exception:
+            log.exception("report scheduling failed")
+        await self.outbox_job()
+
+    def schedule(self, scheduler: AsyncIOScheduler) -> None:
+        """Add the poll, outbox and report jobs."""
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        now = datetime.now(UTC)
+        for account in self.settings.accounts:
+            if not account.enabled:
+                continue
+            interval = self.coordinator.runtime(account.name).interval_s
+            scheduler.add_job(
+                self.poll_job,
+                IntervalTrigger(seconds=interval, jitter=max(1, int(interval * JITTER_FRACTION))),
+                args=[account.name],
+                id=f"poll:{account.name}",
+                next_run_time=now,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=int(interval),
+            )
+        scheduler.add_job(
+            self.outbox_job,
+            IntervalTrigger(seconds=OUTBOX_EVERY_S),
+            id="outbox",
+            next_run_time=now + timedelta(seconds=5),
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.add_job(
+            self.reports_job,
+            IntervalTrigger(seconds=REPORTS_EVERY_S),
+            id="reports",
+            next_run_time=now + timedelta(seconds=30),
+            max_instances=1,
+            coalesce=True,
+        )
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Let polls in flight finish (their transaction commits or does not start)."""
+        self._stopping.set()
+        pending = {t for t in self._inflight if not t.done()}
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+        await self.coordinator.drain_exports()
+
+
+def _make_server(app: Any, host: str, port: int) -> Any:
+    import uvicorn
+
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield  # the daemon installs its own handlers
+
+    config = uvicorn.Config(
+        app, host=host, port=port, log_config=None, access_log=False, lifespan="on"
+    )
+    return _Server(config)
+
+
+async def run(settings: Settings, *, on_ready: Callable[[str], None] | None = None) -> None:
+    """Run the daemon until SIGTERM/SIGINT."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from capwatch.exporters.base import load_exporters
+    from capwatch.store import open_store
+    from capwatch.web.app import create_app
+
+    store = open_store(settings.resolved_database_url())
+    exporters = load_exporters(settings)
+    coordinator = Coordinator(settings, store, exporters=exporters)
+    daemon = Daemon(settings, store, coordinator)
+    app = create_app(settings, store, coordinator=coordinator)
+    server = _make_server(app, settings.web.host, settings.web.port)
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        log.info("stopping")
+        server.should_exit = True
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
+    for exporter in exporters:
+        try:
+            await exporter.start()
+        except Exception as exc:
+            log.warning("exporter %s did not start: %s", exporter.name, exc)
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    daemon.schedule(scheduler)
+    scheduler.start()
+    url = f"http://{settings.web.host}:{settings.web.port}/"
+    log.info("capwatch serving %s, store %s", url, store.url_display)
+    if on_ready is not None:
+        on_ready(url)
+    try:
+        await server.serve()
+    finally:
+        scheduler.shutdown(wait=False)
+        await daemon.drain()
+        for exporter in exporters:
+            with contextlib.suppress(Exception):
+                await exporter.stop()
+        store.close()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        log.info("stopped")

@@ -1,0 +1,87 @@
+"""Stable JSON shapes shared by `--json` output and the API (documented in the README)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from capwatch.models import CycleSummary, PollLogEntry, Reading
+from capwatch.store.api import CycleRecord
+
+SCHEMA_VERSION = 1
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def summary_to_dict(s: CycleSummary) -> dict[str, Any]:
+    """A CycleSummary as JSON-ready data: bytes as integers, instants as UTC ISO 8601."""
+    f = s.forecast
+    return {
+        "account": s.account,
+        "status": s.status.value,
+        "as_of": _iso(s.as_of),
+        "cycle": {"start": _iso(s.cycle.start), "end": _iso(s.cycle.end)},
+        "used_bytes": s.used_bytes,
+        "cap_bytes": s.cap_bytes,
+        "remaining_bytes": s.remaining_bytes,
+        "percent": round(s.percent, 2) if s.percent is not None else None,
+        "forecast": None
+        if f is None
+        else {
+            "expected_bytes": f.expected_bytes,
+            "low_bytes": f.low_bytes,
+            "high_bytes": f.high_bytes,
+            "level": f.level,
+            "method": f.method,
+        },
+        "daily_allowance_bytes": s.daily_allowance_bytes,
+        "days_left": round(s.days_left, 3),
+        "pace": round(s.pace, 4) if s.pace is not None else None,
+        "overage_cost": s.overage_cost,
+        "last_reading_at": _iso(s.last_reading_at),
+        "last_success_at": _iso(s.last_success_at),
+        "consecutive_failures": s.consecutive_failures,
+        "last_error": s.last_error,
+    }
+
+
+def reading_to_dict(r: Reading) -> dict[str, Any]:
+    """A Reading as JSON-ready data."""
+    return {
+        "account": r.account,
+        "observed_at": _iso(r.observed_at),
+        "cycle_start": _iso(r.cycle_start),
+        "used_bytes": r.used_bytes,
+        "cap_bytes": r.cap_bytes,
+        "source": r.source,
+    }
+
+
+def cycle_to_dict(c: CycleRecord) -> dict[str, Any]:
+    """A cycle aggregate as JSON-ready data."""
+    return {
+        "account": c.account,
+        "start": _iso(c.cycle_start),
+        "end": _iso(c.cycle_end),
+        "used_bytes": c.used_bytes,
+        "cap_bytes": c.cap_bytes,
+        "readings": c.readings,
+        "first_observed_at": _iso(c.first_observed_at),
+        "last_observed_at": _iso(c.last_observed_at),
+        "source": c.source,
+    }
+
+
+def poll_entry_to_dict(e: PollLogEntry) -> dict[str, Any]:
+    """A poll log line as JSON-ready data."""
+    return {
+        "account": e.account,
+        "started_at": _iso(e.started_at),
+        "duration_s": round(e.duration_s, 3),
+        "outcome": e.outcome.value,
+        "error_class": e.error_class,
+        "message": e.message,
+        "reading_stored": e.reading_stored,
+    }

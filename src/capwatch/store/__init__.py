@@ -1,0 +1,24 @@
+"""Persistence: readings, aggregates, counters, devices, alert state, poll log, outbox.
+
+:func:`open_store` returns a :class:`~capwatch.store.api.Store`; code against that Protocol.
+"""
+
+from __future__ import annotations
+
+from capwatch.store.api import (
+    CycleRecord,
+    DailyUsage,
+    PollRecord,
+    Store,
+    StoredPayload,
+)
+
+
+def open_store(url: str, *, migrate: bool = True) -> Store:
+    """Open the store at SQLAlchemy URL ``url`` (``sqlite:///path`` or ``postgresql://...``)."""
+    from capwatch.store.sql import open_store as _open
+
+    return _open(url, migrate=migrate)
+
+
+__all__ = ["CycleRecord", "DailyUsage", "PollRecord", "Store", "StoredPayload", "open_store"]

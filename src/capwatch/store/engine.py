@@ -1,0 +1,144 @@
+"""Engines for the store: URL handling, SQLite settings for SD cards, error wrapping.
+
+SQLite settings, chosen for a Raspberry Pi writing to an SD card that may lose power:
+
+* ``journal_mode=WAL``: readers (web pages, exporters) never block the poller, and a torn
+  write can only hit the WAL tail, which SQLite discards on recovery.
+* ``synchronous=FULL``: the WAL is fsynced at every commit, so a reading whose commit returned
+  survives a power cut. ``NORMAL`` keeps the file consistent but may lose the last commits;
+  capwatch commits about once per poll (every few minutes) and imports are one transaction,
+  so the extra fsync costs nothing that matters and buys durability of every stored reading.
+* ``foreign_keys=ON``: account rows own everything else (ON DELETE CASCADE).
+* ``busy_timeout=10000`` ms: a second process (``capwatch`` CLI next to the daemon) waits for
+  the write lock instead of failing at once.
+* Write transactions start with ``BEGIN IMMEDIATE`` (they take the write lock up front, so two
+  writers cannot deadlock upgrading read locks); reads use a plain deferred ``BEGIN``.
+
+One engine per store; SQLAlchemy's pool hands each thread its own connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from capwatch.errors import StoreError
+
+WRITE = "capwatch_write"
+"""Execution option marking a connection whose transaction is a write (``BEGIN IMMEDIATE``)."""
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+)
+
+
+def parse_url(url: str) -> URL:
+    """Parse a store URL; ``postgresql://`` and ``postgres://`` map to psycopg 3."""
+    if not isinstance(url, str) or not url.strip():
+        raise StoreError("store url is empty")
+    try:
+        parsed = make_url(url.strip())
+    except (ArgumentError, ValueError) as exc:
+        raise StoreError(f"store url is not a database URL: {mask_text(url, None)}") from exc
+    driver = parsed.drivername
+    if driver in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif driver not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+        raise StoreError(
+            f"store url {display_url(parsed)}: unsupported database "
+            f"{driver!r} (use sqlite:///path or postgresql://...)"
+        )
+    return parsed
+
+
+def display_url(url: URL) -> str:
+    """The URL with any password masked."""
+    return url.render_as_string(hide_password=True)
+
+
+def mask_text(text: str, url: URL | None) -> str:
+    """``text`` with the URL's password (if any) replaced by ``***``, on one line."""
+    line = " ".join(str(text).split())
+    if url is not None and url.password:
+        line = line.replace(str(url.password), "***")
+    return line
+
+
+def make_engine(url: URL) -> Engine:
+    """Create the store's engine (SQLite pragmas and BEGIN handling, or a psycopg pool)."""
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    try:
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=5,
+            pool_recycle=3600,
+            connect_args={"connect_timeout": 10, "options": "-c timezone=UTC"},
+        )
+    except NoSuchModuleError as exc:  # pragma: no cover - psycopg ships with capwatch[postgres]
+        raise StoreError(
+            "PostgreSQL needs psycopg: install the extra with `pip install 'capwatch[postgres]'`"
+        ) from exc
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database or ""
+    memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    if not memory:
+        path = Path(database).expanduser()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):  # private from birth: usage is personal
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError as exc:
+            raise StoreError(f"cannot create {display_url(url)}: {exc.strerror}") from exc
+        url = url.set(database=str(path))
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 10}}
+    if memory:
+        kwargs["poolclass"] = StaticPool
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy (through the "begin" event) emit BEGIN itself, as its docs recommend.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    immediate = conn.get_execution_options().get(WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextlib.contextmanager
+def wrap_errors(what: str, url: URL) -> Iterator[None]:
+    """Turn database failures into a one-line :class:`StoreError` naming the store."""
+    try:
+        yield
+    except DBAPIError as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+        raise StoreError(f"{what} {display_url(url)}: {mask_text(reason, url)}") from None
+    except SQLAlchemyError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StoreError(f"{what} {display_url(url)}: {mask_text(first, url)}") from None

@@ -1,0 +1,194 @@
+"""The tables as SQLAlchemy Core objects (the runtime view of the Alembic migrations).
+
+Every change here needs a new revision in ``migrations/versions``; a test compares the two.
+Instants are :class:`UtcDateTime`, byte counts BIGINT, raw counters :class:`UInt64`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from capwatch.store.types import UInt64, UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+# An autoincrementing key: BIGINT on PostgreSQL, the rowid alias on SQLite.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _account_fk() -> Column[int]:
+    return Column(
+        "account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False
+    )
+
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("provider", String(64), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+readings = Table(
+    "readings",
+    metadata,
+    _account_fk(),
+    Column("observed_at", UtcDateTime, nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("cycle_start", UtcDateTime, nullable=False),
+    Column("used_bytes", BigInteger, nullable=False),
+    Column("cap_bytes", BigInteger, nullable=True),
+    PrimaryKeyConstraint("account_id", "observed_at", "source"),
+    sqlite_with_rowid=False,
+)
+
+daily_usage = Table(
+    "daily_usage",
+    metadata,
+    _account_fk(),
+    Column("cycle_start", UtcDateTime, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("max_used_bytes", BigInteger, nullable=False),
+    Column("last_used_bytes", BigInteger, nullable=False),
+    Column("cap_bytes", BigInteger, nullable=True),
+    Column("last_observed_at", UtcDateTime, nullable=False),
+    Column("last_source", String(64), nullable=False),
+    PrimaryKeyConstraint("account_id", "cycle_start", "day"),
+)
+
+cycles = Table(
+    "cycles",
+    metadata,
+    _account_fk(),
+    Column("cycle_start", UtcDateTime, nullable=False),
+    Column("cycle_end", UtcDateTime, nullable=True),
+    Column("used_bytes", BigInteger, nullable=False),
+    Column("cap_bytes", BigInteger, nullable=True),
+    Column("readings", Integer, nullable=False),
+    Column("first_observed_at", UtcDateTime, nullable=True),
+    Column("last_observed_at", UtcDateTime, nullable=True),
+    Column("source", String(64), nullable=False),
+    Column("from_history", Boolean, nullable=False),
+    PrimaryKeyConstraint("account_id", "cycle_start"),
+)
+
+counter_states = Table(
+    "counter_states",
+    metadata,
+    _account_fk(),
+    Column("key", String(128), nullable=False),
+    Column("last_value", UInt64, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("epoch", String(128), nullable=False),
+    Column("observed_at", UtcDateTime, nullable=False),
+    Column("cycle_start", UtcDateTime, nullable=False),
+    Column("cycle_bytes", BigInteger, nullable=False),
+    PrimaryKeyConstraint("account_id", "key"),
+)
+
+raw_counters = Table(
+    "raw_counters",
+    metadata,
+    _account_fk(),
+    Column("observed_at", UtcDateTime, nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("value", UInt64, nullable=False),
+    PrimaryKeyConstraint("account_id", "observed_at", "key"),
+    sqlite_with_rowid=False,
+)
+
+device_usage = Table(
+    "device_usage",
+    metadata,
+    _account_fk(),
+    Column("cycle_start", UtcDateTime, nullable=False),
+    Column("device_id", String(128), nullable=False),
+    Column("observed_at", UtcDateTime, nullable=False),
+    Column("name", String(200), nullable=True),
+    Column("used_bytes", BigInteger, nullable=False),
+    PrimaryKeyConstraint("account_id", "cycle_start", "device_id"),
+)
+
+payloads = Table(
+    "payloads",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    _account_fk(),
+    Column("sha256", String(64), nullable=False),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("times_seen", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    UniqueConstraint("account_id", "sha256"),
+)
+
+alert_states = Table(
+    "alert_states",
+    metadata,
+    _account_fk(),
+    Column("rule", String(100), nullable=False),
+    Column("level", String(64), nullable=False),
+    Column("cycle_start", UtcDateTime, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("fired_at", UtcDateTime, nullable=True),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Column("last_value", Float, nullable=True),
+    Column("message", Text, nullable=True),
+    PrimaryKeyConstraint("account_id", "rule", "level"),
+)
+
+poll_log = Table(
+    "poll_log",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    _account_fk(),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("error_class", String(100), nullable=True),
+    Column("message", Text, nullable=True),
+    Column("reading_stored", Boolean, nullable=False),
+    Index("ix_poll_log_account", "account_id", "started_at"),
+    Index("ix_poll_log_started", "started_at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False, unique=True),
+    Column("kind", String(64), nullable=False),
+    Column("account", String(100), nullable=True),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index("ix_outbox_pending", "sent_at", "created_at"),
+)

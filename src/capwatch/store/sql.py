@@ -1,0 +1,53 @@
+"""The SQL store: SQLAlchemy 2 Core on SQLite (default) or PostgreSQL (psycopg 3).
+
+:func:`open_store` parses the URL, creates one engine, checks the database answers and brings
+the schema to the packaged Alembic head. The methods are split over
+:mod:`~capwatch.store._readings` (readings and aggregates) and :mod:`~capwatch.store._misc`
+(alerts, poll log, outbox, payloads, locks); :mod:`~capwatch.store.engine` documents the SQLite
+settings chosen for SD cards.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL, Engine
+
+from capwatch.errors import StoreError
+from capwatch.store import migrate as migrations
+from capwatch.store._misc import MiscMixin
+from capwatch.store._readings import ReadingsMixin
+from capwatch.store.engine import display_url, make_engine, parse_url, wrap_errors
+
+
+class SqlStore(ReadingsMixin, MiscMixin):
+    """The :class:`capwatch.store.api.Store` on SQLAlchemy Core."""
+
+    def __init__(self, url: URL, engine: Engine) -> None:
+        super().__init__(url, engine)
+        self._thread_locks: dict[str, threading.Lock] = {}
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.url_display!r})"
+
+
+def open_store(url: str, *, migrate: bool = True) -> SqlStore:
+    """Open (and by default migrate to head) the store at SQLAlchemy URL ``url``."""
+    parsed = parse_url(url)
+    engine = make_engine(parsed)
+    try:
+        with wrap_errors("cannot open store", parsed), engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        with wrap_errors("cannot migrate store", parsed):
+            if migrate:
+                migrations.upgrade(engine)
+            else:
+                migrations.check_at_head(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return SqlStore(parsed, engine)
+
+
+__all__ = ["SqlStore", "StoreError", "display_url", "open_store"]

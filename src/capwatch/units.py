@@ -1,0 +1,136 @@
+"""Byte quantities and durations: parse user text into integers/seconds, format at the edge."""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import ROUND_HALF_EVEN, Decimal
+
+GB = 10**9
+TB = 10**12
+
+_UNITS: dict[str, int] = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "pb": 10**15,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+    "pib": 2**50,
+}
+_BYTES_RE = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)\s*$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z]*)")
+_DURATION_UNITS: dict[str, float] = {
+    "": 1.0,
+    "s": 1.0,
+    "sec": 1.0,
+    "secs": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "mins": 60.0,
+    "minute": 60.0,
+    "minutes": 60.0,
+    "h": 3600.0,
+    "hr": 3600.0,
+    "hrs": 3600.0,
+    "hour": 3600.0,
+    "hours": 3600.0,
+    "d": 86400.0,
+    "day": 86400.0,
+    "days": 86400.0,
+    "w": 604800.0,
+    "week": 604800.0,
+    "weeks": 604800.0,
+}
+
+
+def _prefix(where: str) -> str:
+    return f"{where}: " if where else ""
+
+
+def parse_bytes(value: str | int | float, *, where: str = "") -> int:
+    """Parse ``"1.2 TB"``, ``"500 MiB"``, ``"1e12"`` or a number of bytes into an int."""
+    if isinstance(value, bool):
+        raise ValueError(f"{_prefix(where)}expected a byte quantity like '1.2 TB' (got {value!r})")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"{_prefix(where)}must not be negative (got {value})")
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{_prefix(where)}must be a finite quantity (got {value!r})")
+        number, factor = Decimal(repr(value)), 1
+    elif isinstance(value, str):
+        m = _BYTES_RE.match(value)
+        if m is None:
+            raise ValueError(
+                f"{_prefix(where)}expected a byte quantity like '1.2 TB' or '500 MiB' "
+                f"(got {value!r})"
+            )
+        unit = m.group(2).lower()
+        if unit not in _UNITS:
+            raise ValueError(
+                f"{_prefix(where)}unknown unit {m.group(2)!r} in {value!r} "
+                "(use B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB)"
+            )
+        number, factor = Decimal(m.group(1)), _UNITS[unit]
+    else:
+        raise ValueError(f"{_prefix(where)}expected a byte quantity (got {type(value).__name__})")
+    if number < 0:
+        raise ValueError(f"{_prefix(where)}must not be negative (got {value!r})")
+    if number.adjusted() > 30:
+        raise ValueError(f"{_prefix(where)}is implausibly large (got {value!r})")
+    return int((number * factor).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def format_bytes(n: int | None, unit: str = "auto", digits: int = 1) -> str:
+    """Format bytes for people: ``"412.3 GB"``; ``unit`` "auto" picks GB or TB; None -> "-"."""
+    if n is None:
+        return "-"
+    if unit == "auto":
+        unit = "TB" if abs(n) >= TB else "GB"
+    key = unit.lower()
+    if key not in _UNITS or key == "":
+        raise ValueError(f"unknown unit {unit!r}")
+    canonical = key[0].upper() + "iB" if key.endswith("ib") else key.upper()
+    return f"{n / _UNITS[key]:.{digits}f} {canonical}"
+
+
+def parse_duration(value: str | int | float) -> float:
+    """Parse ``"5m"``, ``"1h30m"``, ``"90s"``, ``"1d"`` or seconds into float seconds."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration like '5m' or seconds (got {value!r})")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        seconds = _parse_duration_text(value)
+    else:
+        raise ValueError(f"expected a duration like '5m' (got {type(value).__name__})")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"duration must be a non-negative number of seconds (got {value!r})")
+    return seconds
+
+
+def _parse_duration_text(value: str) -> float:
+    text = value.strip()
+    bad = ValueError(f"expected a duration like '90s', '5m', '1h30m' or '1d' (got {value!r})")
+    if not text:
+        raise bad
+    total, pos = 0.0, 0
+    while pos < len(text):
+        if text[pos].isspace():
+            pos += 1
+            continue
+        m = _DURATION_PART.match(text, pos)
+        if m is None or m.group(2).lower() not in _DURATION_UNITS:
+            raise bad
+        total += float(m.group(1)) * _DURATION_UNITS[m.group(2).lower()]
+        pos = m.end()
+    return total

@@ -1,0 +1,118 @@
+"""The web application: ``create_app(settings, store)`` builds the pages, the JSON API and /metrics.
+
+Nothing here reads global state: settings, the store and (in the daemon) the coordinator are
+passed in. Binding beyond loopback without an auth token or basic auth is refused by config
+validation; when auth is configured every route but ``/healthz`` requires it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from capwatch import __version__
+
+if TYPE_CHECKING:
+    from capwatch.config import Settings
+    from capwatch.service.coordinator import Coordinator
+    from capwatch.store.api import Store
+
+OPEN_PATHS = frozenset({"/healthz"})
+
+
+def _credentials_ok(settings: Settings, header: str | None) -> bool:
+    web = settings.web
+    if not header:
+        return False
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and web.auth_token is not None:
+        return hmac.compare_digest(value.strip(), web.auth_token.reveal())
+    if scheme.lower() == "basic" and web.username and web.password is not None:
+        try:
+            user, _, pw = base64.b64decode(value.strip()).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        return hmac.compare_digest(user, web.username) and hmac.compare_digest(
+            pw, web.password.reveal()
+        )
+    return False
+
+
+def _auth_configured(settings: Settings) -> bool:
+    web = settings.web
+    return web.auth_token is not None or (web.username is not None and web.password is not None)
+
+
+def create_app(
+    settings: Settings, store: Store, *, coordinator: Coordinator | None = None
+) -> FastAPI:
+    """Build the FastAPI app over a settings object and a store."""
+    from capwatch.web.api import build_api_router
+    from capwatch.web.pages import build_pages_router
+
+    app = FastAPI(
+        title="capwatch",
+        version=__version__,
+        description="Internet data cap usage, forecasts and alerts.",
+        docs_url="/api/docs",
+        openapi_url="/api/v1/openapi.json",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.coordinator = coordinator
+    app.state.poll_lock = asyncio.Lock()
+
+    if _auth_configured(settings):
+
+        @app.middleware("http")
+        async def require_auth(
+            request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
+            if request.url.path in OPEN_PATHS or _credentials_ok(
+                settings, request.headers.get("authorization")
+            ):
+                return await call_next(request)
+            return JSONResponse(
+                {"detail": "authentication required"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Basic realm="capwatch", charset="UTF-8"'},
+            )
+
+    @app.get("/healthz", tags=["meta"], summary="Liveness and store check")
+    def healthz() -> dict[str, Any]:
+        """Report whether the store answers."""
+        ok = store.integrity_check() == "ok" if store.dialect == "postgresql" else True
+        return {"status": "ok" if ok else "degraded", "version": __version__}
+
+    _mount_metrics(app, settings, store)
+    app.include_router(build_api_router())
+    app.include_router(build_pages_router())
+    return app
+
+
+def _mount_metrics(app: FastAPI, settings: Settings, store: Store) -> None:
+    if not settings.prometheus.enabled:
+        return
+    from capwatch.exporters.prometheus import build_registry, metrics_response
+    from capwatch.models import utcnow
+    from capwatch.service.views import account_summary
+
+    def source() -> tuple[list[Any], dict[str, list[Any]]]:
+        now = utcnow()
+        summaries = [account_summary(settings, store, a.name, now) for a in settings.accounts]
+        devices = {s.account: store.devices(s.account, s.cycle.start) for s in summaries}
+        return summaries, devices
+
+    registry = build_registry(source, process_metrics=settings.prometheus.process_metrics)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        body, content_type = metrics_response(registry)
+        return Response(content=body, media_type=content_type)

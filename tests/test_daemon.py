@@ -1,0 +1,141 @@
+"""`capwatch serve` as a user runs it: embedded defaults, a reading on the page, SIGTERM, kill -9."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from capwatch.store import open_store
+from tests.fakes import meter
+from tests.fakes._server import serve
+from tests.fixtures.common import free_port
+
+START_LIMIT_S = 60.0
+
+
+def _env(tmp_path: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPWATCH_")}
+    env.update(
+        CAPWATCH_DATA_DIR=str(tmp_path / "data"),
+        CAPWATCH_WEB__PORT=str(port),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "capwatch", *args], env=env, stdout=handle, stderr=handle
+    )
+
+
+def _wait_json(url: str, proc: subprocess.Popen[bytes], log: Path, pred: object) -> object:
+    deadline = time.monotonic() + START_LIMIT_S
+    last: object = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"capwatch exited {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            last = httpx.get(url, timeout=5).json()
+            if pred(last):  # type: ignore[operator]
+                return last
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"no answer from {url} in time; last {last!r}; {log.read_text()[-2000:]}")
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
+    port = free_port()
+    log = tmp_path / "serve.log"
+    proc = _start(["serve"], _env(tmp_path, port), log)
+    yield proc, port, log
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(30)
+
+
+def test_serve_on_embedded_defaults_shows_host_reading(
+    daemon: tuple[subprocess.Popen[bytes], int, Path], tmp_path: Path
+) -> None:
+    proc, port, log = daemon
+    base = f"http://127.0.0.1:{port}"
+    accounts = _wait_json(
+        f"{base}/api/v1/accounts",
+        proc,
+        log,
+        lambda d: bool(d) and d[0]["used_bytes"] is not None,
+    )
+    assert isinstance(accounts, list)
+    assert accounts[0]["account"] == "host"
+    assert accounts[0]["cap_bytes"] == 10**12
+    page = httpx.get(base + "/", timeout=5).text
+    assert 'data-account="host"' in page
+    assert "1.0 TB" in page or "1 TB" in page
+    assert (tmp_path / "data" / "capwatch.db").exists()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    store = open_store(f"sqlite:///{tmp_path / 'data' / 'capwatch.db'}")
+    try:
+        assert len(store.readings("host")) >= 1
+        assert store.integrity_check() == "ok"
+    finally:
+        store.close()
+
+
+def test_kill_9_while_polling_loses_no_committed_reading(tmp_path: Path) -> None:
+    state = meter.MeterState(step_bytes=10**8)
+    rng = random.Random(7)
+    with serve(meter.build(state)) as meter_url:
+        config = tmp_path / "capwatch.toml"
+        config.write_text(
+            '[[accounts]]\nname = "isp"\nprovider = "http_json"\ncap = "provider"\n'
+            f"[accounts.options]\n{meter.provider_options(meter_url)}"
+        )
+        db = tmp_path / "data" / "capwatch.db"
+        acknowledged: set[int] = set()
+        for round_ in range(4):
+            port = free_port()
+            log = tmp_path / f"serve-{round_}.log"
+            proc = _start(["--config", str(config), "serve"], _env(tmp_path, port), log)
+            base = f"http://127.0.0.1:{port}"
+            _wait_json(f"{base}/healthz", proc, log, lambda d: d.get("status") == "ok")
+            for _ in range(rng.randint(3, 8)):
+                r = httpx.post(
+                    f"{base}/api/v1/accounts/isp/poll",
+                    headers={"X-Capwatch-Request": "1"},
+                    timeout=30,
+                ).json()
+                if r["stored"]:
+                    acknowledged.add(r["reading"]["used_bytes"])
+            # a poll in flight when the process dies
+            try:
+                httpx.post(
+                    f"{base}/api/v1/accounts/isp/poll",
+                    headers={"X-Capwatch-Request": "1"},
+                    timeout=rng.uniform(0.001, 0.05),
+                )
+            except httpx.TimeoutException:
+                pass
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+            store = open_store(f"sqlite:///{db}")
+            try:
+                assert store.integrity_check() == "ok"
+                stored = {r.used_bytes for r in store.readings("isp")}
+            finally:
+                store.close()
+            assert acknowledged <= stored
+    assert len(acknowledged) >= 12

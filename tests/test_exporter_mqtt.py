@@ -1,0 +1,240 @@
+"""MQTT exporter against a real mosquitto: discovery, state, availability, reconnects, auth."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from capwatch.config import MqttSettings
+from capwatch.exporters.base import ExportError
+from capwatch.exporters.mqtt import MqttExporter
+from tests.fixtures._servers import wait_until
+from tests.fixtures.exporters import DEVICES, make_summary
+from tests.fixtures.mosquitto import MQTT_PASSWORD, MQTT_USER
+
+STATE = "capwatch/home/state"
+AVAIL = "capwatch/bridge/availability"
+USED_CONFIG = "homeassistant/sensor/capwatch_home/used_bytes/config"
+CAP_CONFIG = "homeassistant/sensor/capwatch_home/cap_bytes/config"
+DEVICE_CONFIG = "homeassistant/sensor/capwatch_home/device_ab_cd_ef_01_23_45_used_bytes/config"
+
+
+def settings(port: int, **extra: Any) -> MqttSettings:
+    return MqttSettings.model_validate({"host": "127.0.0.1", "port": port, **extra})
+
+
+async def started(port: int, **extra: Any) -> MqttExporter:
+    exporter = MqttExporter(settings(port, **extra))
+    await exporter.start()
+    wait_until(lambda: exporter.connected, "the exporter to connect")
+    return exporter
+
+
+async def test_discovery_state_and_availability(mosquitto_broker, mosquitto_recorder):
+    rec = mosquitto_recorder(mosquitto_broker.port)
+    exporter = await started(mosquitto_broker.port)
+    try:
+        await exporter.publish([make_summary()], {"home": DEVICES})
+        assert rec.wait_for(AVAIL, b"online") == b"online"
+        used = json.loads(rec.wait_for(USED_CONFIG))
+        cap = json.loads(rec.wait_for(CAP_CONFIG))
+        state = json.loads(rec.wait_for(STATE))
+        device = json.loads(rec.wait_for(DEVICE_CONFIG))
+    finally:
+        await exporter.stop()
+    assert used["device_class"] == "data_size"
+    assert used["state_class"] == "total_increasing"
+    assert used["unit_of_measurement"] == "GB"
+    assert used["state_topic"] == STATE
+    assert used["availability_topic"] == AVAIL
+    assert used["unique_id"] == "capwatch_home_used_bytes"
+    assert used["device"]["identifiers"] == ["capwatch_home"]
+    assert used["device"]["manufacturer"] == "capwatch"
+    assert used["device"]["model"] == "xfinity"
+    assert cap["state_class"] == "measurement"
+    assert device["state_class"] == "total_increasing"
+    assert device["device"] == used["device"]
+    assert state["used_bytes"] == 412_500_000_000
+    assert state["status"] == "ok"
+    assert state["devices"]["ab_cd_ef_01_23_45"]["used_bytes"] == 301_000_000_000
+    assert rec.wait_for(AVAIL, b"offline") == b"offline"
+
+
+async def test_messages_are_retained(mosquitto_broker, mosquitto_recorder):
+    exporter = await started(mosquitto_broker.port)
+    try:
+        await exporter.publish([make_summary()], {})
+        late = mosquitto_recorder(mosquitto_broker.port)
+        late.wait_for(STATE)
+        late.wait_for(USED_CONFIG)
+    finally:
+        await exporter.stop()
+    retained = {t for t, _, r in late.messages if r}
+    assert {STATE, USED_CONFIG, AVAIL} <= retained
+
+
+async def test_survives_broker_restart(mosquitto_broker, mosquitto_recorder):
+    exporter = await started(mosquitto_broker.port)
+    try:
+        await exporter.publish([make_summary()], {})
+        mosquitto_broker.restart()  # no persistence: the new broker has no retained messages
+        wait_until(lambda: exporter.connected, "the exporter to reconnect")
+        rec = mosquitto_recorder(mosquitto_broker.port)
+        state = json.loads(rec.wait_for(STATE))
+        rec.wait_for(USED_CONFIG)
+        rec.wait_for(AVAIL, b"online")
+        await exporter.publish([make_summary(used_bytes=500_000_000_000)], {})
+        after = json.loads(rec.wait_for(STATE, after=1))
+    finally:
+        await exporter.stop()
+    assert state["used_bytes"] == 412_500_000_000
+    assert after["used_bytes"] == 500_000_000_000
+
+
+async def test_reading_published_once_broker_comes_back(mosquitto_broker, mosquitto_recorder):
+    mosquitto_broker.stop()
+    exporter = MqttExporter(settings(mosquitto_broker.port))
+    try:
+        with pytest.raises(ExportError, match="not connected"):
+            await exporter.publish([make_summary()], {})
+        mosquitto_broker.start()
+        wait_until(lambda: exporter.connected, "the exporter to connect")
+        rec = mosquitto_recorder(mosquitto_broker.port)
+        state = json.loads(rec.wait_for(STATE))
+    finally:
+        await exporter.stop()
+    assert state["used_bytes"] == 412_500_000_000
+
+
+async def test_home_assistant_birth_republishes(mosquitto_broker, mosquitto_recorder):
+    rec = mosquitto_recorder(mosquitto_broker.port)
+    exporter = await started(mosquitto_broker.port)
+    try:
+        await exporter.publish([make_summary()], {})
+        rec.wait_for(USED_CONFIG)
+        rec.wait_for(STATE)
+        before = rec.count(USED_CONFIG)
+        rec.publish("homeassistant/status", b"online")
+        again = json.loads(rec.wait_for(USED_CONFIG, after=before))
+        rec.wait_for(STATE, after=1)
+    finally:
+        await exporter.stop()
+    assert rec.count(USED_CONFIG) > before
+    assert again["device_class"] == "data_size"
+
+
+async def test_no_discovery_without_home_assistant(mosquitto_broker, mosquitto_recorder):
+    rec = mosquitto_recorder(mosquitto_broker.port)
+    exporter = await started(mosquitto_broker.port, homeassistant=False)
+    try:
+        await exporter.publish([make_summary()], {})
+        state = json.loads(rec.wait_for(STATE))
+    finally:
+        await exporter.stop()
+    assert state["cap_bytes"] == 1_200_000_000_000
+    assert not [t for t, _, _ in rec.messages if t.startswith("homeassistant/")]
+
+
+LWT_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, sys, time
+    from capwatch.config import MqttSettings
+    from capwatch.exporters.mqtt import MqttExporter
+    from tests.fixtures.exporters import make_summary
+
+    async def main():
+        ex = MqttExporter(MqttSettings(host="127.0.0.1", port=int(sys.argv[1])))
+        await ex.start()
+        while not ex.connected:
+            await asyncio.sleep(0.05)
+        await ex.publish([make_summary()], {})
+        print("ready", flush=True)
+        time.sleep(600)
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_last_will_when_process_is_killed(mosquitto_broker, mosquitto_recorder):
+    rec = mosquitto_recorder(mosquitto_broker.port)
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LWT_SCRIPT, str(mosquitto_broker.port)],
+        stdout=subprocess.PIPE,
+        cwd=root,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == b"ready"
+        rec.wait_for(AVAIL, b"online")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert rec.wait_for(AVAIL, b"offline") == b"offline"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
+async def test_password_auth(mosquitto_auth_broker, mosquitto_recorder):
+    rec = mosquitto_recorder(mosquitto_auth_broker.port, MQTT_USER, MQTT_PASSWORD)
+    exporter = await started(mosquitto_auth_broker.port, username=MQTT_USER, password=MQTT_PASSWORD)
+    try:
+        await exporter.publish([make_summary()], {})
+        state = json.loads(rec.wait_for(STATE))
+    finally:
+        await exporter.stop()
+    assert state["account"] == "home"
+
+
+async def test_wrong_password_is_an_export_error_without_the_secret(mosquitto_auth_broker):
+    wrong = "wrong-secret-password"
+    exporter = MqttExporter(
+        settings(mosquitto_auth_broker.port, username=MQTT_USER, password=wrong)
+    )
+    try:
+        await exporter.start()
+        wait_until(lambda: "refused" in exporter.last_error, "the broker to refuse")
+        with pytest.raises(ExportError) as info:
+            await exporter.publish([make_summary()], {})
+    finally:
+        await exporter.stop()
+    message = str(info.value)
+    assert "not connected" in message
+    assert wrong not in message
+    assert "\n" not in message
+
+
+async def test_tls(mosquitto_tls_broker, mosquitto_recorder):
+    ca = mosquitto_tls_broker.ca_certs
+    rec = mosquitto_recorder(mosquitto_tls_broker.port, ca_certs=ca)
+    exporter = await started(mosquitto_tls_broker.port, tls=True, ca_certs=str(ca))
+    try:
+        await exporter.publish([make_summary()], {})
+        state = json.loads(rec.wait_for(STATE))
+    finally:
+        await exporter.stop()
+    assert state["used_bytes"] == 412_500_000_000
+
+
+async def test_tls_with_an_unknown_ca_does_not_connect(mosquitto_tls_broker):
+    exporter = MqttExporter(settings(mosquitto_tls_broker.port, tls=True))  # system CAs only
+    try:
+        await exporter.start()
+        wait_until(lambda: exporter.last_error != "no connection yet", "a failed handshake")
+        with pytest.raises(ExportError, match="not connected"):
+            await exporter.publish([make_summary()], {})
+    finally:
+        await exporter.stop()
+    assert not exporter.connected

@@ -33,7 +33,7 @@ def write_config(tmp_path: Path, base_url: str, extra: str = "") -> Path:
         f'data_dir = "{tmp_path / "data"}"\n'
         f'database_url = "sqlite:///{tmp_path / "capwatch.db"}"\n{extra}\n'
         '[[accounts]]\nname = "isp"\nprovider = "http_json"\ncap = "provider"\n'
-        "[accounts.cycle]\ntimezone = \"America/New_York\"\n"
+        '[accounts.cycle]\ntimezone = "America/New_York"\n'
         f"[accounts.options]\n{meter.provider_options(base_url)}"
     )
     return path

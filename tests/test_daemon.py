@@ -1,7 +1,8 @@
-"""`capwatch serve` as a user runs it: embedded defaults, a reading on the page, SIGTERM, kill -9."""
+"""`capwatch serve` as a user runs it: embedded defaults, a reading, SIGTERM, kill -9."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -121,14 +122,12 @@ def test_kill_9_while_polling_loses_no_committed_reading(tmp_path: Path) -> None
                 if r["stored"]:
                     acknowledged.add(r["reading"]["used_bytes"])
             # a poll in flight when the process dies
-            try:
+            with contextlib.suppress(httpx.TimeoutException):
                 httpx.post(
                     f"{base}/api/v1/accounts/isp/poll",
                     headers={"X-Capwatch-Request": "1"},
                     timeout=rng.uniform(0.001, 0.05),
                 )
-            except httpx.TimeoutException:
-                pass
             proc.send_signal(signal.SIGKILL)
             proc.wait(30)
             store = open_store(f"sqlite:///{db}")

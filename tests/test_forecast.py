@@ -172,7 +172,7 @@ def test_weekday_factors_find_weekend_shape() -> None:
 
 
 def test_bad_cycle_start_is_rejected() -> None:
-    with pytest.raises(AssertionError):
+    with pytest.raises(ValueError, match="forecast_cycle: naive cycle_start"):
         forecast_cycle([], datetime(2025, 3, 1), END, CAP)
 
 

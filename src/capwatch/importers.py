@@ -99,6 +99,17 @@ def _xfinity_row(cells: list[str]) -> tuple[datetime, int, int | None]:
     return observed, _parse_gb(cells[1]), cap
 
 
+def _header_columns(path: Path, header: list[str]) -> list[int]:
+    """Positions of timestamp, used_bytes and cap_bytes named in a header row."""
+    names = [h.strip().lower() for h in header]
+    if "timestamp" not in names or "used_bytes" not in names:
+        raise InputError(f"{path}:1: the header must name timestamp and used_bytes columns")
+    wanted = [names.index("timestamp"), names.index("used_bytes")]
+    if "cap_bytes" in names:
+        wanted.append(names.index("cap_bytes"))
+    return wanted
+
+
 def read_rows(path: Path, fmt: Format = "auto") -> Iterator[Row]:
     """Yield the rows of a usage log; raise InputError naming file and line on the first bad one."""
     try:
@@ -112,11 +123,17 @@ def read_rows(path: Path, fmt: Format = "auto") -> Iterator[Row]:
         parse: Callable[[list[str]], tuple[datetime, int, int | None]] = (
             _xfinity_row if kind == "xfinity-monitor" else _csv_row
         )
+        columns: list[int] | None = None
         for lineno, cells in enumerate(csv.reader(handle), start=1):
             if not cells or all(not c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
                 continue
             if lineno == 1 and not _is_number(cells[0].strip()[:4]):
-                continue  # header row
+                columns = _header_columns(path, cells) if kind == "csv" else None
+                continue
+            if columns is not None:
+                cells = [cells[i] if i < len(cells) else "" for i in columns]
+                if not cells[-1].strip():
+                    cells = cells[:-1]
             try:
                 observed, used, cap = parse([c.strip() for c in cells])
             except (ValueError, OverflowError, OSError) as exc:

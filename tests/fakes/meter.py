@@ -4,15 +4,27 @@
 queued on the app's ``state.faults`` (consumed one per request) or drawn at ``state.fault_rate``
 from ``state.fault_kinds``: ``500``, ``503``, ``timeout``, ``blank``, ``html``, ``truncated``,
 ``login``, ``429``, ``401``, ``stale`` (repeat the previous answer), ``backwards`` (a lower value
-than before, as a meter corrected at rollover), ``negative``.
+than before, as a meter corrected), ``rollover`` (a new billing cycle: ``cycle_start`` moves on
+and the counter goes back near zero), ``reset`` (the TCP connection is reset mid-response; needs
+:func:`serve_with_resets`, which puts a small raw asyncio proxy in front of the app),
+``negative``.
+
+Every complete answer is recorded in ``state.answers`` (``observed_at`` -> ``used_bytes``) so a
+soak can check that each stored reading is one the meter really gave.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
+import socket
+import struct
+import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +45,10 @@ FAULTS = (
     "429",
     "stale",
     "backwards",
+    "rollover",
+    "reset",
 )
+RESET_MARKER = b"x-fake-reset"
 
 
 @dataclass
@@ -51,6 +66,9 @@ class MeterState:
     requests: int = 0
     served: list[dict[str, Any]] = field(default_factory=list)
     last: dict[str, Any] | None = None
+    cycle_start: datetime = field(default_factory=lambda: datetime.now(UTC))
+    answers: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
     rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -64,13 +82,22 @@ class MeterState:
             return self.rng.choice(self.fault_kinds)
         return None
 
+    def answer(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Record a complete answer (what a correct pipeline may store) and return it."""
+        self.answers[body["observed_at"]] = body["used_bytes"]
+        return body
+
+    def _stamp(self) -> str:
+        return datetime.now(UTC).isoformat(timespec="microseconds")
+
     def good(self) -> dict[str, Any]:
         """A fresh, correct answer (usage grows by step each time)."""
         self.used_bytes += self.step_bytes
         body = {
             "used_bytes": self.used_bytes,
             "cap_bytes": self.cap_bytes,
-            "observed_at": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "observed_at": self._stamp(),
+            "cycle_start": self.cycle_start.isoformat(timespec="microseconds"),
         }
         self.last = body
         return body
@@ -80,6 +107,9 @@ async def _usage(request: Request) -> Response:
     state: MeterState = request.app.state.meter
     state.requests += 1
     fault = state.next_fault()
+    state.counts[fault or "ok"] = state.counts.get(fault or "ok", 0) + 1
+    if fault == "reset":
+        return Response("reset", headers={RESET_MARKER.decode(): "1"})
     if fault in ("500", "503", "429", "401"):
         headers = {"Retry-After": "1"} if fault == "429" else None
         return Response("error", status_code=int(fault), headers=headers)
@@ -94,16 +124,22 @@ async def _usage(request: Request) -> Response:
     if fault == "truncated":
         return Response(json.dumps(state.good())[:-7], media_type="application/json")
     if fault == "stale" and state.last is not None:
-        return JSONResponse(state.last)
+        return JSONResponse(state.answer(state.last))
     if fault == "backwards" and state.last is not None:
         body = dict(state.last, used_bytes=max(state.last["used_bytes"] - 5 * 10**9, 0))
-        body["observed_at"] = datetime.now(UTC).isoformat(timespec="microseconds")
-        return JSONResponse(body)
+        body["observed_at"] = state._stamp()
+        return JSONResponse(state.answer(body))
+    if fault == "rollover":
+        state.cycle_start = datetime.now(UTC)
+        state.used_bytes = 0
+        body = state.good()
+        state.served.append(body)
+        return JSONResponse(state.answer(body))
     if fault == "negative":
         return JSONResponse(dict(state.good(), used_bytes=-1))
     body = state.good()
     state.served.append(body)
-    return JSONResponse(body)
+    return JSONResponse(state.answer(body))
 
 
 def build(state: MeterState | None = None) -> Starlette:
@@ -113,12 +149,85 @@ def build(state: MeterState | None = None) -> Starlette:
     return app
 
 
-def provider_options(base_url: str) -> str:
+def provider_options(base_url: str, *, cycle: bool = False) -> str:
     """The TOML options table that points an http_json account at this fake."""
-    return (
+    text = (
         f'url = "{base_url}/usage"\nused_path = "$.used_bytes"\ncap_path = "$.cap_bytes"\n'
         'observed_at_path = "$.observed_at"\nunit = "B"\n'
     )
+    return text + ('cycle_start_path = "$.cycle_start"\n' if cycle else "")
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, watch: bool) -> None:
+    """Copy bytes; when ``watch`` and a response carries the reset marker, reset the peer."""
+    try:
+        while data := await reader.read(65536):
+            at = data.lower().find(RESET_MARKER) if watch else -1
+            if at >= 0:
+                writer.write(data[: max(at - 40, 12)])  # part of the status line and headers
+                await writer.drain()
+                sock = writer.get_extra_info("socket")
+                if sock is not None:  # SO_LINGER 0: close() sends RST, not FIN
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                writer.transport.abort()
+                return
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        writer.close()
+
+
+async def _proxy_conn(
+    upstream_port: int, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter
+) -> None:
+    try:
+        up_r, up_w = await asyncio.open_connection("127.0.0.1", upstream_port)
+    except OSError:
+        client_w.close()
+        return
+    await asyncio.gather(_pipe(client_r, up_w, watch=False), _pipe(up_r, client_w, watch=True))
+
+
+@contextmanager
+def serve_with_resets(state: MeterState) -> Iterator[str]:
+    """Serve the meter behind a raw TCP proxy that turns ``reset`` faults into TCP resets."""
+    from tests.fakes._server import serve
+    from tests.fixtures.common import free_port
+
+    with serve(build(state)) as upstream:
+        upstream_port = int(upstream.rsplit(":", 1)[1])
+        port = free_port()
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        holder: dict[str, Any] = {}
+
+        async def main() -> None:
+            server = await asyncio.start_server(
+                lambda r, w: _proxy_conn(upstream_port, r, w), "127.0.0.1", port
+            )
+            holder["server"] = server
+            started.set()
+            async with server:
+                await server.serve_forever()
+
+        thread = threading.Thread(target=lambda: _run(loop, main()), daemon=True)
+        thread.start()
+        if not started.wait(20):
+            raise RuntimeError(f"reset proxy on port {port} did not start")
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            loop.call_soon_threadsafe(holder["server"].close)
+            thread.join(timeout=20)
+
+
+def _run(loop: asyncio.AbstractEventLoop, coro: Any) -> None:
+    asyncio.set_event_loop(loop)
+    with contextlib.suppress(asyncio.CancelledError):
+        loop.run_until_complete(coro)
+    loop.close()
 
 
 if __name__ == "__main__":

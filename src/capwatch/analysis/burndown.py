@@ -66,7 +66,8 @@ def daily_usage(
     meter reports late shows on the day it was reported.
     """
     zone = tz or cycle.start.tzinfo
-    assert zone is not None
+    if zone is None:
+        raise ValueError(f"daily_usage: naive cycle start {cycle.start.isoformat()}")
     used = clean_samples(samples, cycle.start, cycle.end - timedelta(microseconds=1))
     if not used:
         return []

@@ -159,7 +159,8 @@ def forecast_cycle(
 ) -> Forecast:
     """Forecast the cycle's final usage with an interval (80% by default); see module doc."""
     zone = tz or cycle_start.tzinfo
-    assert zone is not None, "cycle_start must be aware"
+    if zone is None or cycle_start.utcoffset() is None:
+        raise ValueError(f"forecast_cycle: naive cycle_start {cycle_start.isoformat()}")
     seen = clean_samples(samples, cycle_start, now)
     past = _history_cycles(history, cycle_start, zone)
     step = granularity([u for _, u in seen] + [u for *_, s in past for _, u in s])

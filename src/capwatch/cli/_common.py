@@ -80,7 +80,10 @@ def console() -> Any:
     """A rich console on stdout."""
     from rich.console import Console
 
-    return Console(highlight=False)
+    con = Console(highlight=False)
+    if not con.is_terminal:
+        con = Console(highlight=False, width=160)  # pipes and cron mail: do not wrap tables
+    return con
 
 
 def emit_json(data: Any) -> None:

@@ -6,11 +6,15 @@ import csv
 import json
 import sys
 from pathlib import Path
-from typing import IO
+from collections.abc import Iterable
+from typing import IO, TYPE_CHECKING
 
 import click
 
 from capwatch.cli._common import handle_errors, load, store_for
+
+if TYPE_CHECKING:
+    from capwatch.models import Reading
 
 COLUMNS = ("timestamp", "used_bytes", "cap_bytes", "account", "cycle_start", "source")
 
@@ -33,8 +37,9 @@ def export(ctx: click.Context, fmt: str, account: str | None, output: Path | Non
         if output is None:
             _write(store.iter_readings(account), fmt, sys.stdout)
         else:
-            from capwatch.fsutil import write_atomic
             import io
+
+            from capwatch.fsutil import write_atomic
 
             buf = io.StringIO()
             _write(store.iter_readings(account), fmt, buf)
@@ -43,13 +48,13 @@ def export(ctx: click.Context, fmt: str, account: str | None, output: Path | Non
         store.close()
 
 
-def _write(readings: object, fmt: str, out: IO[str]) -> None:
+def _write(readings: Iterable[Reading], fmt: str, out: IO[str]) -> None:
     from capwatch.service.serialize import reading_to_dict
 
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(COLUMNS)
-        for r in readings:  # type: ignore[attr-defined]
+        for r in readings:
             d = reading_to_dict(r)
             writer.writerow(
                 [
@@ -63,6 +68,6 @@ def _write(readings: object, fmt: str, out: IO[str]) -> None:
             )
         return
     out.write("[")
-    for i, r in enumerate(readings):  # type: ignore[attr-defined]
+    for i, r in enumerate(readings):
         out.write(("," if i else "") + "\n  " + json.dumps(reading_to_dict(r)))
     out.write("\n]\n")

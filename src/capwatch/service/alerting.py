@@ -48,6 +48,8 @@ def evaluate_and_queue(
         rt.account.alerts,
         auth_required=auth_required,
         disagreement_percent=disagreement(settings, store, summary),
+        tz=rt.rule.timezone,
+        provider=rt.account.provider,
     )
     states, events = step(conditions, store.alert_states(name), summary.cycle.start, summary.as_of)
     store.save_alert_states(states)

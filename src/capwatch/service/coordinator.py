@@ -99,7 +99,7 @@ class Coordinator:
         if rt is None:
             account = self.settings.account(name)
             rt = build_runtime(account, self.settings)
-            self.store.ensure_account(name, account.provider, rt.rule.timezone.key)
+            self.store.ensure_account(name, account.provider, account.cycle.zone.key)
             self._runtimes[name] = rt
         return rt
 
@@ -110,7 +110,7 @@ class Coordinator:
         state = self._backoff.get(name)
         if state is None or state.failures == 0:
             return base
-        delay = min(base * 2 ** min(state.failures, 8), max(MAX_BACKOFF_S, base))
+        delay: float = min(base * 2.0 ** min(state.failures, 8), max(MAX_BACKOFF_S, base))
         return max(delay, state.not_before - time.monotonic())
 
     async def poll_all(self, *, force: bool = False) -> list[PollResult]:
@@ -236,9 +236,16 @@ class Coordinator:
         )
         await asyncio.to_thread(self.store.log_poll, entry)
         self._note_failure(name, exc)
-        if isinstance(exc, AuthRequired):
-            await self._after_success(rt, auth_required=True)
+        # Alerts are evaluated after failures too: the stale rule can only fire while polls fail.
+        await self._after_success(rt, auth_required=await self._auth_flag(name, exc))
         return PollResult(name, outcome, message=message, duration_s=entry.duration_s)
+
+    async def _auth_flag(self, name: str, exc: Exception) -> bool:
+        """Auth is required after an auth failure; other failures keep its current state."""
+        if isinstance(exc, AuthRequired):
+            return True
+        states = await asyncio.to_thread(self.store.alert_states, name)
+        return any(s.active for s in states.values() if s.rule == "auth")
 
     def _note_failure(self, name: str, exc: Exception) -> None:
         state = self._backoff.setdefault(name, _Backoff())

@@ -119,4 +119,5 @@ def account_summary(settings: Settings, store: Store, account: str, now: datetim
         last_success_at=_last_success(log_entries),
         overage=acc.overage,
         tz=zone,
+        provider=acc.provider,
     )

@@ -1,18 +1,24 @@
-"""The JSON API under /api/v1 (shapes in :mod:`capwatch.service.serialize`)."""
+"""The JSON API under /api/v1 (shapes in :mod:`capwatch.service.serialize`, models in schemas)."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request
 
 from capwatch.errors import ConfigError
 from capwatch.models import utcnow
 from capwatch.service import serialize
+from capwatch.web import schemas
+from capwatch.web.burndown import downsample
 
 MAX_POINTS = 5000
+NameParam = Annotated[str, Path(description="Account name", max_length=100)]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Unknown account"}}
+
+__all__ = ["MAX_POINTS", "build_api_router", "downsample"]
 
 
 def _ctx(request: Request) -> tuple[Any, Any]:
@@ -28,50 +34,73 @@ def _account(request: Request, name: str) -> Any:
 
 
 def _aware(value: datetime | None, field: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
+    """The instant in UTC; 422 naming ``field`` when it has no offset or cannot be UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
         raise HTTPException(status_code=422, detail=f"{field}: a UTC offset is required")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise HTTPException(status_code=422, detail=f"{field}: out of range") from None
 
 
-def downsample(points: list[Any], limit: int) -> list[Any]:
-    """Keep at most ``limit`` points, evenly spaced, always keeping the first and last."""
-    if limit <= 0 or len(points) <= limit:
-        return points
-    if limit == 1:
-        return [points[-1]]
-    step = (len(points) - 1) / (limit - 1)
-    return [points[round(i * step)] for i in range(limit)]
+def _summary(request: Request, name: str) -> Any:
+    from capwatch.service.views import account_summary
+
+    settings, store = _ctx(request)
+    return account_summary(settings, store, name, utcnow())
 
 
-def build_api_router() -> APIRouter:
-    """The /api/v1 routes."""
-    router = APIRouter(prefix="/api/v1", tags=["api"])
-
-    @router.get("/accounts", summary="Every account with its current cycle and forecast")
+def _read_routes(router: APIRouter) -> None:
+    @router.get(
+        "/accounts",
+        summary="Every account with its current cycle and forecast",
+        response_model=list[schemas.SummaryOut],
+    )
     def accounts(request: Request) -> list[dict[str, Any]]:
         """Summaries of every configured account."""
-        from capwatch.service.views import account_summary
+        settings, _ = _ctx(request)
+        return [serialize.summary_to_dict(_summary(request, a.name)) for a in settings.accounts]
 
-        settings, store = _ctx(request)
-        now = utcnow()
-        return [
-            serialize.summary_to_dict(account_summary(settings, store, a.name, now))
-            for a in settings.accounts
-        ]
-
-    @router.get("/accounts/{name}", summary="One account's current cycle and forecast")
-    def account(request: Request, name: str) -> dict[str, Any]:
+    @router.get(
+        "/accounts/{name}",
+        summary="One account's current cycle and forecast",
+        response_model=schemas.SummaryOut,
+        responses=NOT_FOUND,
+    )
+    def account(request: Request, name: NameParam) -> dict[str, Any]:
         """The summary of one account."""
-        from capwatch.service.views import account_summary
+        _account(request, name)
+        return serialize.summary_to_dict(_summary(request, name))
+
+    @router.get(
+        "/accounts/{name}/burndown",
+        summary="The current cycle's burndown series, forecast and daily usage",
+        response_model=schemas.BurndownOut,
+        responses=NOT_FOUND,
+    )
+    def burndown(
+        request: Request,
+        name: NameParam,
+        points: Annotated[int, Query(ge=2, le=MAX_POINTS)] = 400,
+    ) -> dict[str, Any]:
+        """Used bytes (downsampled), ideal, pro-rata and alarm lines, forecast, daily bars."""
+        from capwatch.web.burndown import burndown_payload
 
         _account(request, name)
         settings, store = _ctx(request)
-        return serialize.summary_to_dict(account_summary(settings, store, name, utcnow()))
+        return burndown_payload(settings, store, _summary(request, name), points)
 
-    @router.get("/accounts/{name}/readings", summary="Readings in a range, downsampled")
+    @router.get(
+        "/accounts/{name}/readings",
+        summary="Readings in a range, downsampled",
+        response_model=list[schemas.ReadingOut],
+        responses=NOT_FOUND,
+    )
     def readings(
         request: Request,
-        name: str,
+        name: NameParam,
         start: Annotated[datetime | None, Query(description="ISO 8601 with offset")] = None,
         end: Annotated[datetime | None, Query(description="ISO 8601 with offset")] = None,
         points: Annotated[int, Query(ge=1, le=MAX_POINTS)] = 500,
@@ -82,30 +111,41 @@ def build_api_router() -> APIRouter:
         rows = store.readings(name, _aware(start, "start"), _aware(end, "end"))
         return [serialize.reading_to_dict(r) for r in downsample(rows, points)]
 
-    @router.get("/accounts/{name}/cycles", summary="Earlier cycles, newest first")
+    @router.get(
+        "/accounts/{name}/cycles",
+        summary="Earlier cycles, newest first",
+        response_model=list[schemas.CycleOut],
+        responses=NOT_FOUND,
+    )
     def cycles(
-        request: Request, name: str, limit: Annotated[int, Query(ge=1, le=240)] = 24
+        request: Request, name: NameParam, limit: Annotated[int, Query(ge=1, le=240)] = 24
     ) -> list[dict[str, Any]]:
         """Cycle aggregates of an account."""
         _account(request, name)
         _, store = _ctx(request)
         return [serialize.cycle_to_dict(c) for c in store.cycles(name, limit=limit)]
 
-    @router.get("/accounts/{name}/devices", summary="Per-device usage in the current cycle")
-    def devices(request: Request, name: str) -> list[dict[str, Any]]:
+
+def _detail_routes(router: APIRouter) -> None:
+    @router.get(
+        "/accounts/{name}/devices",
+        summary="Per-device usage in the current cycle",
+        response_model=list[schemas.DeviceOut],
+        responses=NOT_FOUND,
+    )
+    def devices(request: Request, name: NameParam) -> list[dict[str, Any]]:
         """Devices of the current cycle, largest first (when the source reports them)."""
         _account(request, name)
         _, store = _ctx(request)
-        latest = store.latest_reading(name)
-        if latest is None:
-            return []
-        return [
-            {"device_id": d.device_id, "name": d.name, "used_bytes": d.used_bytes}
-            for d in store.devices(name, latest.cycle_start)
-        ]
+        return device_dicts(store, name)
 
-    @router.get("/accounts/{name}/alerts", summary="Alert states of an account")
-    def alerts(request: Request, name: str) -> list[dict[str, Any]]:
+    @router.get(
+        "/accounts/{name}/alerts",
+        summary="Alert states of an account",
+        response_model=list[schemas.AlertOut],
+        responses=NOT_FOUND,
+    )
+    def alerts(request: Request, name: NameParam) -> list[dict[str, Any]]:
         """Latched alert states: active ones first."""
         _account(request, name)
         _, store = _ctx(request)
@@ -123,21 +163,54 @@ def build_api_router() -> APIRouter:
             for s in states
         ]
 
-    @router.get("/accounts/{name}/polls", summary="The poll log, newest first")
+    @router.get(
+        "/accounts/{name}/polls",
+        summary="The poll log, newest first",
+        response_model=list[schemas.PollEntryOut],
+        responses=NOT_FOUND,
+    )
     def polls(
-        request: Request, name: str, limit: Annotated[int, Query(ge=1, le=500)] = 50
+        request: Request, name: NameParam, limit: Annotated[int, Query(ge=1, le=500)] = 50
     ) -> list[dict[str, Any]]:
         """Recent polls of an account with their outcome and error."""
         _account(request, name)
         _, store = _ctx(request)
         return [serialize.poll_entry_to_dict(e) for e in store.poll_log(name, limit=limit)]
 
-    @router.post("/accounts/{name}/poll", summary="Poll an account now")
-    async def poll_now(request: Request, name: str) -> dict[str, Any]:
+
+def device_dicts(store: Any, name: str) -> list[dict[str, Any]]:
+    """Per-device usage of the account's newest cycle as JSON-ready dicts."""
+    latest = store.latest_reading(name)
+    if latest is None:
+        return []
+    return [
+        {"device_id": d.device_id, "name": d.name, "used_bytes": d.used_bytes}
+        for d in store.devices(name, latest.cycle_start)
+    ]
+
+
+def _poll_route(router: APIRouter) -> None:
+    @router.post(
+        "/accounts/{name}/poll",
+        summary="Poll an account now",
+        response_model=schemas.PollNowOut,
+        responses={
+            403: {"description": "Missing X-Capwatch-Request: 1 (CSRF protection)"},
+            404: {"description": "Unknown account"},
+            503: {"description": "No poller runs in this process"},
+        },
+    )
+    async def poll_now(
+        request: Request,
+        name: NameParam,
+        x_capwatch_request: Annotated[
+            str | None, Header(description='Must be "1" (CSRF protection).')
+        ] = None,
+    ) -> dict[str, Any]:
         """Poll now; needs the header ``X-Capwatch-Request: 1`` (CSRF protection)."""
         _account(request, name)
-        if request.headers.get("x-capwatch-request") != "1":
-            raise HTTPException(status_code=403, detail="missing X-Capwatch-Request header")
+        if x_capwatch_request != "1":
+            raise HTTPException(status_code=403, detail="missing X-Capwatch-Request: 1 header")
         coordinator = request.app.state.coordinator
         if coordinator is None:
             raise HTTPException(status_code=503, detail="polling is not running in this process")
@@ -153,4 +226,11 @@ def build_api_router() -> APIRouter:
             "reading": serialize.reading_to_dict(result.reading) if result.reading else None,
         }
 
+
+def build_api_router() -> APIRouter:
+    """The /api/v1 routes."""
+    router = APIRouter(prefix="/api/v1", tags=["api"])
+    _read_routes(router)
+    _detail_routes(router)
+    _poll_route(router)
     return router

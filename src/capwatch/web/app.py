@@ -11,10 +11,12 @@ import asyncio
 import base64
 import hmac
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from capwatch import __version__
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from capwatch.store.api import Store
 
 OPEN_PATHS = frozenset({"/healthz"})
+STATIC_DIR = Path(__file__).parent / "static"
 
 
 def _credentials_ok(settings: Settings, header: str | None) -> bool:
@@ -55,6 +58,7 @@ def create_app(
     """Build the FastAPI app over a settings object and a store."""
     from capwatch.web.api import build_api_router
     from capwatch.web.pages import build_pages_router
+    from capwatch.web.schemas import Health
 
     app = FastAPI(
         title="capwatch",
@@ -85,13 +89,14 @@ def create_app(
                 headers={"WWW-Authenticate": 'Basic realm="capwatch", charset="UTF-8"'},
             )
 
-    @app.get("/healthz", tags=["meta"], summary="Liveness and store check")
+    @app.get("/healthz", tags=["meta"], summary="Liveness and store check", response_model=Health)
     def healthz() -> dict[str, Any]:
         """Report whether the store answers."""
         ok = store.integrity_check() == "ok" if store.dialect == "postgresql" else True
         return {"status": "ok" if ok else "degraded", "version": __version__}
 
     _mount_metrics(app, settings, store)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(build_api_router())
     app.include_router(build_pages_router())
     return app

@@ -1,0 +1,163 @@
+"""Response models of the JSON API, so the OpenAPI spec says exactly what comes back.
+
+They mirror the dicts built by :mod:`capwatch.service.serialize` (bytes as integers, instants as
+UTC ISO 8601 strings ending in ``Z``).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class CycleSpan(BaseModel):
+    """A billing cycle: start inclusive, end exclusive."""
+
+    start: str | None
+    end: str | None
+
+
+class ForecastOut(BaseModel):
+    """The forecast of the cycle's final usage with its interval."""
+
+    expected_bytes: int
+    low_bytes: int
+    high_bytes: int
+    level: float = Field(description="Coverage of the low..high interval (0.8 = 80%).")
+    method: str
+
+
+class SummaryOut(BaseModel):
+    """One account's current cycle: used, cap, forecast, allowance, status."""
+
+    account: str
+    status: str = Field(description="ok, stale, auth-required, failing or new.")
+    as_of: str | None
+    cycle: CycleSpan
+    used_bytes: int | None
+    cap_bytes: int | None
+    remaining_bytes: int | None
+    percent: float | None
+    forecast: ForecastOut | None
+    daily_allowance_bytes: int | None
+    days_left: float
+    pace: float | None
+    overage_cost: float | None
+    last_reading_at: str | None
+    last_success_at: str | None
+    consecutive_failures: int
+    last_error: str | None
+
+
+class ReadingOut(BaseModel):
+    """One stored reading."""
+
+    account: str
+    observed_at: str | None
+    cycle_start: str | None
+    used_bytes: int
+    cap_bytes: int | None
+    source: str
+
+
+class CycleOut(BaseModel):
+    """One cycle's aggregate: final (or latest) usage."""
+
+    account: str
+    start: str | None
+    end: str | None
+    used_bytes: int
+    cap_bytes: int | None
+    readings: int
+    first_observed_at: str | None
+    last_observed_at: str | None
+    source: str
+
+
+class DeviceOut(BaseModel):
+    """Usage of one device in the current cycle."""
+
+    device_id: str
+    name: str | None
+    used_bytes: int
+
+
+class AlertOut(BaseModel):
+    """Latched state of one alert rule level."""
+
+    rule: str
+    level: str
+    active: bool
+    cycle_start: str | None
+    fired_at: str | None
+    resolved_at: str | None
+    message: str | None
+
+
+class PollEntryOut(BaseModel):
+    """One line of the poll log."""
+
+    account: str
+    started_at: str | None
+    duration_s: float
+    outcome: str
+    error_class: str | None
+    message: str | None
+    reading_stored: bool
+
+
+class PollNowOut(BaseModel):
+    """What a poll-now request did."""
+
+    account: str
+    outcome: str
+    stored: bool
+    skipped: bool
+    message: str | None
+    reading: ReadingOut | None
+
+
+class Point(BaseModel):
+    """One point of a series: instant and bytes."""
+
+    t: str
+    bytes: int
+
+
+class DayBar(BaseModel):
+    """Usage of one local day."""
+
+    day: str = Field(description="Local date, YYYY-MM-DD.")
+    used_bytes: int
+
+
+class BurndownForecast(BaseModel):
+    """Where the cycle is expected to end (at ``at``, the cycle's end)."""
+
+    at: str
+    expected_bytes: int
+    low_bytes: int
+    high_bytes: int
+    level: float
+
+
+class BurndownOut(BaseModel):
+    """Everything the account page's burndown chart draws for the current cycle."""
+
+    account: str
+    cycle: CycleSpan
+    as_of: str
+    cap_bytes: int | None
+    alarm_percent: float
+    used: list[Point] = Field(description="Used bytes over the cycle, downsampled.")
+    ideal_remaining: list[Point]
+    prorata: list[Point] = Field(description="Pro-rata 100% line in used-space terms.")
+    alarm: list[Point] = Field(description="The alarm line (alarm_percent of the pro-rata).")
+    forecast: BurndownForecast | None
+    daily: list[DayBar]
+
+
+class Health(BaseModel):
+    """Liveness answer."""
+
+    status: str
+    version: str

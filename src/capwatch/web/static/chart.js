@@ -1,0 +1,265 @@
+// capwatch account page: burndown and daily charts as SVG, hover and keyboard tooltips,
+// "Poll now". Hand-written, no dependencies, no network beyond this server's own API.
+"use strict";
+
+(function () {
+  const NS = "http://www.w3.org/2000/svg";
+  const GB = 1e9, TB = 1e12;
+  const page = document.querySelector("[data-account]");
+  if (!page) return;
+  const account = page.getAttribute("data-account");
+  const api = "/api/v1/accounts/" + encodeURIComponent(account);
+
+  function fmtBytes(n) {
+    if (n === null || n === undefined) return "-";
+    return Math.abs(n) >= TB ? (n / TB).toFixed(1) + " TB" : (n / GB).toFixed(1) + " GB";
+  }
+  function fmtTime(iso) {
+    return new Date(iso).toLocaleString([], {
+      month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+    });
+  }
+  function fmtDay(iso) {
+    return new Date(iso + "T12:00:00").toLocaleDateString([], { month: "short", day: "numeric" });
+  }
+  function el(name, attrs, parent) {
+    const node = document.createElementNS(NS, name);
+    for (const key in attrs) node.setAttribute(key, attrs[key]);
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+  function text(parent, x, y, value, anchor) {
+    const t = el("text", { x: x, y: y, "text-anchor": anchor || "middle" }, parent);
+    t.textContent = value;
+    return t;
+  }
+  function niceMax(v) {
+    if (v <= 0) return GB;
+    const unit = Math.pow(10, Math.floor(Math.log10(v)));
+    for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * unit >= v) return m * unit;
+    return 10 * unit;
+  }
+
+  // Burndown -------------------------------------------------------------------------------
+  const W = 800, H = 340, M = { l: 64, r: 16, t: 14, b: 30 };
+
+  function frame(data) {
+    const t0 = Date.parse(data.cycle.start), t1 = Date.parse(data.cycle.end);
+    const f = data.forecast;
+    const top = Math.max(data.cap_bytes || 0, f ? f.high_bytes : 0,
+      ...data.used.map(function (p) { return p.bytes; }));
+    const ymax = niceMax(top * 1.04);
+    return {
+      x: function (t) { return M.l + (W - M.l - M.r) * (t - t0) / (t1 - t0); },
+      y: function (b) { return H - M.b - (H - M.t - M.b) * b / ymax; },
+      t0: t0, t1: t1, ymax: ymax,
+    };
+  }
+
+  function axes(svg, fr) {
+    const g = el("g", { class: "axis", "aria-hidden": "true" }, svg);
+    for (let i = 0; i <= 4; i++) {
+      const b = fr.ymax * i / 4, y = fr.y(b);
+      el("line", { class: "grid", x1: M.l, x2: W - M.r, y1: y, y2: y }, g);
+      text(g, M.l - 6, y + 4, fmtBytes(b), "end");
+    }
+    const days = (fr.t1 - fr.t0) / 86400000, every = days > 20 ? 5 : 2;
+    for (let d = 0; d <= days; d += every) {
+      const t = fr.t0 + d * 86400000, x = fr.x(t);
+      el("line", { class: "grid", x1: x, x2: x, y1: H - M.b, y2: H - M.b + 4 }, g);
+      text(g, x, H - M.b + 18, new Date(t).toLocaleDateString([], { month: "short", day: "numeric" }));
+    }
+  }
+
+  function line(svg, cls, pts, fr) {
+    if (!pts.length) return null;
+    const d = pts.map(function (p) { return fr.x(Date.parse(p.t)) + "," + fr.y(p.bytes); });
+    return el("polyline", { class: cls, points: d.join(" ") }, svg);
+  }
+
+  function forecastMarks(svg, data, fr) {
+    const f = data.forecast, last = data.used[data.used.length - 1];
+    if (!f || !last) return;
+    const x0 = fr.x(Date.parse(last.t)), y0 = fr.y(last.bytes), x1 = fr.x(fr.t1);
+    el("polygon", { class: "band", points: [x0 + "," + y0, x1 + "," + fr.y(f.high_bytes),
+      x1 + "," + fr.y(f.low_bytes)].join(" ") }, svg);
+    el("line", { class: "fc", x1: x0, y1: y0, x2: x1, y2: fr.y(f.expected_bytes) }, svg);
+  }
+
+  function dailyPoints(used) {
+    const byDay = new Map();
+    for (const p of used) byDay.set(new Date(p.t).toDateString(), p);
+    return Array.from(byDay.values());
+  }
+
+  function drawBurndown(box, data) {
+    box.textContent = "";
+    const svg = el("svg", { viewBox: "0 0 " + W + " " + H, role: "group",
+      "aria-label": "Burndown of the current cycle: used bytes against the cap" }, box);
+    const fr = frame(data);
+    axes(svg, fr);
+    if (data.cap_bytes) {
+      el("line", { class: "cap", x1: M.l, x2: W - M.r, y1: fr.y(data.cap_bytes),
+        y2: fr.y(data.cap_bytes) }, svg);
+    }
+    line(svg, "prorata", data.prorata, fr);
+    line(svg, "alarm", data.alarm, fr);
+    forecastMarks(svg, data, fr);
+    line(svg, "used", data.used, fr);
+    const cursor = el("line", { class: "cursor", y1: M.t, y2: H - M.b, visibility: "hidden" }, svg);
+    const marker = el("circle", { class: "pt", r: 5, visibility: "hidden" }, svg);
+    const tip = document.createElement("div");
+    tip.className = "tooltip";
+    tip.id = "burndown-tip";
+    tip.setAttribute("role", "status");
+    tip.hidden = true;
+    box.appendChild(tip);
+
+    function show(p) {
+      const x = fr.x(Date.parse(p.t)), y = fr.y(p.bytes);
+      cursor.setAttribute("x1", x); cursor.setAttribute("x2", x);
+      cursor.setAttribute("visibility", "visible");
+      marker.setAttribute("cx", x); marker.setAttribute("cy", y);
+      marker.setAttribute("visibility", "visible");
+      tip.textContent = fmtTime(p.t) + " · " + fmtBytes(p.bytes) + " used";
+      tip.hidden = false;
+      const scale = box.clientWidth / W;
+      const left = Math.min(Math.max(x * scale - tip.offsetWidth / 2, 0),
+        box.clientWidth - tip.offsetWidth);
+      tip.style.left = left + "px";
+      tip.style.top = Math.max(y * scale - tip.offsetHeight - 12, 0) + "px";
+    }
+    function hide() {
+      tip.hidden = true;
+      cursor.setAttribute("visibility", "hidden");
+      marker.setAttribute("visibility", "hidden");
+    }
+    function nearest(clientX) {
+      const rect = svg.getBoundingClientRect();
+      const x = (clientX - rect.left) * W / rect.width;
+      const t = fr.t0 + (x - M.l) / (W - M.l - M.r) * (fr.t1 - fr.t0);
+      let lo = 0, hi = data.used.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (Date.parse(data.used[mid].t) < t) lo = mid + 1; else hi = mid;
+      }
+      const prev = data.used[Math.max(lo - 1, 0)], here = data.used[lo];
+      return Math.abs(Date.parse(prev.t) - t) < Math.abs(Date.parse(here.t) - t) ? prev : here;
+    }
+    if (data.used.length) {
+      svg.addEventListener("mousemove", function (ev) { show(nearest(ev.clientX)); });
+      svg.addEventListener("mouseleave", hide);
+    }
+    const g = el("g", { class: "points" }, svg);
+    for (const p of dailyPoints(data.used)) {
+      const c = el("circle", { class: "pt", r: 3.5, cx: fr.x(Date.parse(p.t)), cy: fr.y(p.bytes),
+        tabindex: "0", role: "img",
+        "aria-label": fmtTime(p.t) + ": " + fmtBytes(p.bytes) + " used" }, g);
+      c.addEventListener("focus", function () { show(p); });
+      c.addEventListener("blur", hide);
+    }
+  }
+
+  // Daily bars -----------------------------------------------------------------------------
+  function drawDaily(box, days, allowance) {
+    box.textContent = "";
+    const h = 200, m = { l: 64, r: 8, t: 10, b: 26 };
+    const svg = el("svg", { viewBox: "0 0 " + W + " " + h, role: "img",
+      "aria-label": "Usage per day in the current cycle" }, box);
+    const top = niceMax(Math.max(GB, ...days.map(function (d) { return d.used_bytes; })) * 1.05);
+    const y = function (b) { return h - m.b - (h - m.t - m.b) * b / top; };
+    const g = el("g", { class: "axis" }, svg);
+    for (let i = 0; i <= 2; i++) {
+      const b = top * i / 2;
+      el("line", { class: "grid", x1: m.l, x2: W - m.r, y1: y(b), y2: y(b) }, g);
+      text(g, m.l - 6, y(b) + 4, fmtBytes(b), "end");
+    }
+    const slot = (W - m.l - m.r) / Math.max(days.length, 1);
+    days.forEach(function (d, i) {
+      const x = m.l + i * slot;
+      const over = allowance && d.used_bytes > allowance;
+      const r = el("rect", { class: over ? "bar over" : "bar", x: x + slot * 0.15, width: slot * 0.7,
+        y: y(Math.max(d.used_bytes, 0)), height: Math.max(y(0) - y(Math.max(d.used_bytes, 0)), 0) }, svg);
+      el("title", {}, r).textContent = fmtDay(d.day) + ": " + fmtBytes(d.used_bytes);
+      if (days.length <= 16 || i % Math.ceil(days.length / 10) === 0) text(g, x + slot / 2, h - 8, fmtDay(d.day));
+    });
+  }
+
+  // Numbers and poll now -------------------------------------------------------------------
+  const FIELDS = {
+    used: function (s) { return [fmtBytes(s.used_bytes), s.used_bytes]; },
+    cap: function (s) { return [s.cap_bytes ? fmtBytes(s.cap_bytes) : "unlimited", s.cap_bytes]; },
+    percent: function (s) { return [s.percent === null ? "-" : s.percent.toFixed(1) + "%", null]; },
+    projected: function (s) {
+      return s.forecast ? [fmtBytes(s.forecast.expected_bytes), s.forecast.expected_bytes] : ["-", null];
+    },
+    range: function (s) {
+      return s.forecast ? [fmtBytes(s.forecast.low_bytes) + "–" + fmtBytes(s.forecast.high_bytes), null]
+        : ["", null];
+    },
+    allowance: function (s) {
+      return [s.daily_allowance_bytes === null ? "-" : fmtBytes(s.daily_allowance_bytes) + "/day",
+        s.daily_allowance_bytes];
+    },
+    days_left: function (s) { return [s.days_left.toFixed(1), null]; },
+    last_reading: function (s) { return [s.last_reading_at ? fmtTime(s.last_reading_at) : "never", null]; },
+    status: function (s) { return [s.status, null]; },
+  };
+
+  function showSummary(s) {
+    for (const node of document.querySelectorAll("[data-field]")) {
+      const f = FIELDS[node.getAttribute("data-field")];
+      if (!f) continue;
+      const [label, bytes] = f(s);
+      node.textContent = label;
+      if (bytes !== null && bytes !== undefined) node.setAttribute("data-bytes", String(bytes));
+      if (node.getAttribute("data-field") === "status") node.className = "status " + s.status;
+    }
+    page.setAttribute("data-last-reading", s.last_reading_at || "");
+  }
+
+  async function getJSON(url) {
+    const r = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (!r.ok) throw new Error(url + ": HTTP " + r.status);
+    return r.json();
+  }
+
+  async function refresh() {
+    const [summary, bd] = await Promise.all([getJSON(api), getJSON(api + "/burndown")]);
+    showSummary(summary);
+    const chart = document.getElementById("burndown");
+    if (chart) drawBurndown(chart, bd);
+    const daily = document.getElementById("daily");
+    if (daily) drawDaily(daily, bd.daily, summary.daily_allowance_bytes);
+    page.setAttribute("data-ready", "1");
+  }
+
+  async function pollNow(button, status) {
+    button.disabled = true;
+    status.textContent = "Polling…";
+    try {
+      const r = await fetch(api + "/poll", { method: "POST", credentials: "same-origin",
+        headers: { "X-Capwatch-Request": "1", Accept: "application/json" } });
+      const body = await r.json();
+      if (!r.ok) throw new Error(body.detail || "HTTP " + r.status);
+      status.textContent = body.stored ? "New reading stored." :
+        (body.message || (body.outcome === "ok" ? "No new reading." : "Poll failed: " + body.outcome));
+      await refresh();
+    } catch (err) {
+      status.textContent = "Poll failed: " + err.message;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  for (const t of document.querySelectorAll("time[datetime]")) t.textContent = fmtTime(t.getAttribute("datetime"));
+  const button = document.getElementById("poll-now");
+  if (button) button.addEventListener("click", function () {
+    pollNow(button, document.getElementById("poll-status"));
+  });
+  refresh().catch(function (err) {
+    const chart = document.getElementById("burndown");
+    if (chart) chart.textContent = "Chart unavailable: " + err.message;
+  });
+  setInterval(function () { refresh().catch(function () {}); }, 60000);
+})();

@@ -1,0 +1,129 @@
+"""The CLI as a user runs it: import, history, status, export, doctor, poll; exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from capwatch.cli import cli
+
+DATA = Path(__file__).parent / "data" / "import"
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "capwatch.toml"
+    path.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n'
+        '[[accounts]]\nname = "home"\nprovider = "host"\ncap = "1024 GB"\n'
+        '[accounts.cycle]\ntimezone = "America/New_York"\n'
+    )
+    return path
+
+
+def run(config: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--config", str(config), *args], obj={})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_import_xfinity_monitor_log_then_history_reproduces_it(config: Path) -> None:
+    code, out, err = run(config, "import", str(DATA / "Log_file_2018-04.csv"))
+    assert code == 0, err
+    assert "6 readings imported" in out
+    code, out, _ = run(config, "history", "--json")
+    assert code == 0
+    cycles = json.loads(out)["home"]
+    april = [c for c in cycles if c["start"].startswith("2018-04-01")]
+    assert len(april) == 1
+    assert april[0]["used_bytes"] == 301 * 10**9
+    assert april[0]["cap_bytes"] == 1024 * 10**9
+    assert april[0]["readings"] == 6
+    code, out, _ = run(config, "export", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [int(r["used_bytes"]) // 10**9 for r in rows] == [0, 21, 68, 131, 224, 301]
+    # importing the same file again stores nothing new
+    code, out, _ = run(config, "import", str(DATA / "Log_file_2018-04.csv"))
+    assert code == 0 and "0 readings imported, 6 already stored" in out
+
+
+def test_import_bad_row_writes_nothing_and_exits_2(config: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("2026-11-01T00:00:00Z,10\n2026-11-02T00:00:00Z,oops\n")
+    code, _, err = run(config, "import", str(bad))
+    assert code == 2
+    assert err.strip().count("\n") == 0 and f"{bad}:2:" in err
+    code, out, _ = run(config, "export", "--format", "json")
+    assert json.loads(out) == []
+
+
+def test_export_round_trips_through_import(config: Path, tmp_path: Path) -> None:
+    run(config, "import", str(DATA / "usage.csv"))
+    out_file = tmp_path / "out.csv"
+    assert run(config, "export", "-o", str(out_file))[0] == 0
+    other = tmp_path / "other.toml"
+    other.write_text(config.read_text().replace("/data", "/data2"))
+    code, out, _ = run(other, "import", str(out_file))
+    assert code == 0 and "4 readings imported" in out
+
+
+def test_status_json_shape(config: Path) -> None:
+    run(config, "import", str(DATA / "usage.csv"))
+    code, out, err = run(config, "status", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data[0]["account"] == "home"
+    for key in (
+        "status",
+        "used_bytes",
+        "cap_bytes",
+        "percent",
+        "forecast",
+        "daily_allowance_bytes",
+        "days_left",
+        "pace",
+        "last_reading_at",
+        "last_error",
+        "alerts",
+        "cycle",
+    ):
+        assert key in data[0]
+
+
+def test_poll_host_then_status_table(config: Path) -> None:
+    code, out, err = run(config, "poll")
+    assert code == 0, err
+    assert out.startswith("home: used ")
+    code, out, _ = run(config, "status")
+    assert code == 0 and "home" in out and "1.0 TB" in out
+
+
+def test_unknown_account_is_one_line_exit_2(config: Path) -> None:
+    code, _, err = run(config, "status", "--account", "nope")
+    assert code == 2
+    assert "nope" in err and err.strip().count("\n") == 0
+
+
+def test_bad_config_exit_2_names_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[[accounts]]\nname = "x"\nprovider = "host"\n[accounts.cycle]\nstart_day = 40\n'
+    )
+    code, _, err = run(path, "status")
+    assert code == 2
+    assert str(path) in err and "start_day" in err
+
+
+def test_doctor_passes_on_a_good_config(config: Path) -> None:
+    code, out, err = run(config, "doctor")
+    assert code == 0, out + err
+    assert "integrity ok" in out
+
+
+def test_serve_refuses_open_bind_without_auth(config: Path) -> None:
+    code, _, err = run(config, "serve", "--host", "0.0.0.0")
+    assert code == 2 and "auth" in err

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import tempfile
 import time
@@ -74,7 +75,7 @@ def write_config(workdir: Path, base_url: str) -> Path:
         f'database_url = "sqlite:///{workdir / "capwatch.db"}"\n'
         '[[accounts]]\nname = "isp"\nprovider = "http_json"\ncap = "provider"\n'
         f"[accounts.alerts]\nstale_hours = {STALE_HOURS}\n"
-        f"[accounts.options]\n{meter.provider_options(base_url, cycle=True)}"
+        f"[accounts.options]\n{meter.provider_options(base_url)}"
     )
     return path
 
@@ -187,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="capwatch-soak-") as tmp:
         report = asyncio.run(run_soak(Path(tmp), args.polls, args.rate, args.seed))
     print(report.table())

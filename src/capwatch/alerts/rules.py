@@ -31,13 +31,20 @@ PER_CYCLE_RULES = frozenset({"used", "projected", "allowance", "disagree"})
 class AlertSettingsLike(Protocol):
     """The alert settings of an account (``capwatch.config.AlertSettings`` has these)."""
 
-    used_percent: Sequence[float]
-    projected_percent: Sequence[float]
-    projected_basis: str
-    allowance_below_bytes: int | None
-    stale_hours: float
-    disagree_percent: float
-    hysteresis_percent: float
+    @property
+    def used_percent(self) -> Sequence[float]: ...
+    @property
+    def projected_percent(self) -> Sequence[float]: ...
+    @property
+    def projected_basis(self) -> str: ...
+    @property
+    def allowance_below_bytes(self) -> int | None: ...
+    @property
+    def stale_hours(self) -> float: ...
+    @property
+    def disagree_percent(self) -> float: ...
+    @property
+    def hysteresis_percent(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)

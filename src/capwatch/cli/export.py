@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import click

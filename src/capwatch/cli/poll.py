@@ -57,6 +57,8 @@ def poll(ctx: click.Context, account: str | None, as_json: bool) -> None:
                 cap = format_bytes(r.reading.cap_bytes) if r.reading.cap_bytes else "unlimited"
                 note = "" if r.stored else " (already stored)"
                 con.print(f"{r.account}: used {format_bytes(r.reading.used_bytes)} of {cap}{note}")
+            elif r.ok or r.skipped:
+                con.print(f"{r.account}: {r.message}")
             else:
                 con.print(f"[red]{r.account}: {r.outcome.value}: {r.message}[/red]")
     ctx.exit(poll_error_exit_code(results))

@@ -144,6 +144,8 @@ class Coordinator:
         t0 = time.monotonic()
         try:
             snapshot = await self._fetch(rt)
+            if snapshot.unlimited and snapshot.used_bytes is None and not snapshot.counters:
+                return await self._no_meter(rt, started_at, t0)
             record = await asyncio.to_thread(self._to_record, rt, snapshot, started_at, t0)
             stored = await asyncio.to_thread(self.store.record_poll, record)
         except Exception as exc:
@@ -156,6 +158,22 @@ class Coordinator:
             reading=record.reading,
             stored=stored,
             duration_s=time.monotonic() - t0,
+        )
+
+    async def _no_meter(self, rt: AccountRuntime, started_at: datetime, t0: float) -> PollResult:
+        """An unlimited plan whose ISP keeps no meter: a successful poll with nothing to store."""
+        message = "unlimited plan: the ISP keeps no usage meter (measure locally with `host`)"
+        entry = PollLogEntry(
+            account=rt.account.name,
+            started_at=started_at,
+            duration_s=time.monotonic() - t0,
+            outcome=PollOutcome.OK,
+            message=message,
+        )
+        await asyncio.to_thread(self.store.log_poll, entry)
+        self._backoff.pop(rt.account.name, None)
+        return PollResult(
+            rt.account.name, PollOutcome.OK, message=message, duration_s=entry.duration_s
         )
 
     async def _fetch(self, rt: AccountRuntime) -> Snapshot:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from capwatch.models import AccountStatus, CycleSummary, PollLogEntry, PollOutcome
+from capwatch.models import AccountStatus, Cycle, CycleSummary, PollLogEntry, PollOutcome, Reading
 
 if TYPE_CHECKING:
+    from capwatch.analysis.cycles import CycleRule
     from capwatch.config import Settings
     from capwatch.service.accounts import AccountRuntime
     from capwatch.store.api import Store
@@ -86,6 +87,26 @@ def _status(
     return AccountStatus.OK
 
 
+def current_cycle(rule: CycleRule, latest: Reading | None, now: datetime) -> Cycle:
+    """The cycle to show: the configured one, unless the source reports cycles of its own.
+
+    An ISP that reports its billing dates (Xfinity, Internode, Aussie) wins over the configured
+    anchor: its latest reading's cycle runs from its reported start for a month.
+    """
+    from capwatch.analysis.cycles import CycleRule as Rule
+
+    cycle = rule.cycle_at(now)
+    if latest is None or latest.cycle_start == cycle.start:
+        return cycle
+    if latest.cycle_start > now:
+        return rule.cycle_at(latest.observed_at)
+    isp_rule = Rule(latest.cycle_start.astimezone(rule.timezone).day, rule.timezone)
+    end = isp_rule.cycle_at(latest.cycle_start + timedelta(days=1)).end
+    if end <= now:
+        return isp_rule.cycle_at(now)
+    return Cycle(latest.cycle_start, end)
+
+
 def account_summary(settings: Settings, store: Store, account: str, now: datetime) -> CycleSummary:
     """The numbers people act on for one account as of ``now``."""
     from capwatch.analysis.cycles import CycleRule
@@ -93,10 +114,8 @@ def account_summary(settings: Settings, store: Store, account: str, now: datetim
 
     acc = settings.account(account)
     zone = acc.cycle.zone
-    cycle = CycleRule(acc.cycle.start_day, zone).cycle_at(now)
     latest = store.latest_reading(account)
-    if latest is not None and latest.cycle_start > cycle.start:
-        cycle = CycleRule(acc.cycle.start_day, zone).cycle_at(latest.observed_at)
+    cycle = current_cycle(CycleRule(acc.cycle.start_day, zone), latest, now)
     readings = store.readings(account, cycle_start=cycle.start)
     cap = readings[-1].cap_bytes if readings else None
     if cap is None and acc.cap_source == "config":

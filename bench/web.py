@@ -3,7 +3,8 @@
 Usage: ``python bench/web.py [--years 1 --years 3] [--accounts 10] [--requests 200]``.
 Seeds ``/tmp/capwatch-bench-<N>y.db`` once (reused on later runs), serves ``create_app`` with
 uvicorn in a thread on a free 127.0.0.1 port and times a bounded number of sequential requests
-per route with httpx. Prints p50/p99 latency (ms) and requests per second.
+per route with httpx. Prints p50/p99 latency (ms) and requests per second, "warm" with the
+summary cache (as served) and "cold" with it disabled (every request recomputes).
 """
 
 from __future__ import annotations
@@ -100,16 +101,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(settings: Settings) -> tuple[str, Any, threading.Thread, Any]:
+def _serve(settings: Settings, cached: bool) -> tuple[str, Any, threading.Thread, Any]:
     import uvicorn
 
     from capwatch.web.app import create_app
+    from capwatch.web.history import SummaryCache
 
     store = open_store(settings.resolved_database_url())
+    app = create_app(settings, store)
+    if not cached:
+        app.state.summary_cache = SummaryCache(ttl_s=0)
     port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings, store), host="127.0.0.1", port=port, log_level="warning"
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -160,18 +163,21 @@ def main(years: tuple[int, ...], accounts: int, count: int, seed_only: bool) -> 
         seed(db, settings, y, now)
         if seed_only:
             continue
-        base, server, thread, store = _serve(settings)
-        try:
-            for route in ROUTES:
-                rows.append((y, route, *measure(base, route, count)))
-        finally:
-            server.should_exit = True
-            thread.join(timeout=30)
-            store.close()
+        for cached in (True, False):
+            base, server, thread, store = _serve(settings, cached)
+            try:
+                for route in ROUTES:
+                    n = count if cached else max(count // 5, 10)
+                    rows.append((y, "warm" if cached else "cold", route, *measure(base, route, n)))
+            finally:
+                server.should_exit = True
+                thread.join(timeout=30)
+                store.close()
     if rows:
-        click.echo(f"{'years':>5}  {'route':<46} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>7}")
-        for y, route, p50, p99, rps in rows:
-            click.echo(f"{y:>5}  {route:<46} {p50:8.1f} {p99:8.1f} {rps:7.1f}")
+        head = f"{'years':>5} {'cache':>5}  {'route':<46} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>7}"
+        click.echo(head)
+        for y, mode, route, p50, p99, rps in rows:
+            click.echo(f"{y:>5} {mode:>5}  {route:<46} {p50:8.1f} {p99:8.1f} {rps:7.1f}")
 
 
 if __name__ == "__main__":

@@ -71,6 +71,14 @@ def test_account_page_numbers_and_hover_tooltip(web_server: WebServer, web_brows
     assert f"{shown.group(1)} {shown.group(2)}" in {
         format_bytes(p["bytes"]) for p in burndown["used"]
     }
+    on_line = page.evaluate(
+        """() => {
+          const m = document.querySelector('#burndown circle[r="5"]');
+          const pts = document.querySelector('#burndown polyline.used').getAttribute('points');
+          return pts.split(' ').includes(m.getAttribute('cx') + ',' + m.getAttribute('cy'));
+        }"""
+    )
+    assert on_line, "the hover marker is not on the usage line"
     page.mouse.move(0, 0)
     tip.wait_for(state="hidden")
     page.context.close()
@@ -125,6 +133,11 @@ def test_screenshots(
     page = _page(web_browser, viewport=VIEWS[device], color_scheme=scheme)
     page.goto(web_server.url + "/")
     page.screenshot(path=str(out / f"overview-{device}-{scheme}.png"), full_page=True)
+    widths = page.evaluate(
+        "[document.documentElement.scrollWidth, ...Array.from("
+        "document.querySelectorAll('.scroll'), e => e.scrollWidth - e.clientWidth)]"
+    )
+    assert widths[0] <= VIEWS[device]["width"] and max(widths[1:]) <= 0, "overflows sideways"
     page.goto(web_server.url + "/accounts/isp")
     page.wait_for_selector('[data-ready="1"]')
     box = page.locator("#burndown svg").bounding_box()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import tzinfo
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from capwatch.models import CycleSummary, DeviceUsage, PollLogEntry, PollOutcome
 from capwatch.store.api import CycleRecord
@@ -45,23 +45,26 @@ def _cards(s: CycleSummary) -> str:
 </dl>"""
 
 
-def _cycle_bars(cycles: list[CycleRecord]) -> str:
+def _cycle_bars(cycles: list[CycleRecord], tz: tzinfo) -> str:
     """Earlier cycles as a small server-drawn SVG bar chart (oldest left)."""
     if not cycles:
         return ""
     ordered = list(reversed(cycles))
     top = max([c.used_bytes for c in ordered] + [c.cap_bytes or 0 for c in ordered]) or 1
-    w, h, slot = 800, 160, 800 / len(ordered)
+    w, h, slot = 400, 150, 400 / len(ordered)
     bars = []
     for i, c in enumerate(ordered):
         bh = (h - 30) * c.used_bytes / top
         over = " over" if c.cap_bytes and c.used_bytes > c.cap_bytes else ""
-        label = f"{c.cycle_start:%b %Y}: {gb(c.used_bytes)}"
+        start = c.cycle_start.astimezone(tz)
+        label = f"{start:%b %Y}: {gb(c.used_bytes)}"
         bars.append(
             f'<rect class="bar{over}" x="{i * slot + slot * 0.15:.1f}" width="{slot * 0.7:.1f}" '
             f'y="{h - 20 - bh:.1f}" height="{bh:.1f}"><title>{escape(label)}</title></rect>'
             f'<text x="{i * slot + slot / 2:.1f}" y="{h - 5}" text-anchor="middle">'
-            f"{c.cycle_start:%b}</text>"
+            f"{start:%b %Y}</text>"
+            f'<text x="{i * slot + slot / 2:.1f}" y="{max(h - 25 - bh, 12):.1f}" '
+            f'text-anchor="middle">{gb(c.used_bytes)}</text>'
         )
     cap = max((c.cap_bytes or 0) for c in ordered)
     cap_line = (
@@ -71,16 +74,16 @@ def _cycle_bars(cycles: list[CycleRecord]) -> str:
         else ""
     )
     return (
-        f'<div class="chart"><svg viewBox="0 0 {w} {h}" role="img" '
+        f'<div class="chart"><svg class="small" viewBox="0 0 {w} {h}" role="img" '
         f'aria-label="Usage of earlier cycles">{"".join(bars)}{cap_line}</svg></div>'
     )
 
 
-def _cycles_table(cycles: list[CycleRecord]) -> str:
+def _cycles_table(cycles: list[CycleRecord], tz: tzinfo) -> str:
     if not cycles:
         return '<p class="muted">No cycles recorded yet.</p>'
     rows = "".join(
-        f"<tr><td>{c.cycle_start:%Y-%m-%d}</td>"
+        f"<tr><td>{c.cycle_start.astimezone(tz):%Y-%m-%d}</td>"
         f'<td class="num" data-bytes="{c.used_bytes}">{gb(c.used_bytes)}</td>'
         f'<td class="num">{gb(c.cap_bytes) if c.cap_bytes else "-"}</td>'
         f'<td class="num">{f"{100 * c.used_bytes / c.cap_bytes:.0f}%" if c.cap_bytes else "-"}'
@@ -118,13 +121,14 @@ def _failures(entries: list[PollLogEntry]) -> str:
     if not failed:
         return summary
     rows = "".join(
-        f"<tr><td>{when(e.started_at)}</td><td>{escape(e.outcome.value)}</td>"
+        f'<tr><td>{when(e.started_at)}</td><td class="wide">{escape(e.outcome.value)}</td>'
         f"<td>{escape(e.error_class or '-')}</td><td>{escape(e.message or '')}</td></tr>"
         for e in failed
     )
     return summary + (
         '<table aria-label="Recent poll failures"><thead><tr><th scope="col">When</th>'
-        '<th scope="col">Outcome</th><th scope="col">Class</th><th scope="col">Message</th>'
+        '<th scope="col" class="wide">Outcome</th><th scope="col">Class</th>'
+        '<th scope="col">Message</th>'
         f"</tr></thead><tbody>{rows}</tbody></table>"
     )
 
@@ -142,6 +146,7 @@ def render_account(
     cycles: list[CycleRecord],
     devices: list[DeviceUsage],
     polls: list[PollLogEntry],
+    tz: tzinfo,
 ) -> str:
     """The account page's HTML."""
     name = escape(s.account)
@@ -160,7 +165,7 @@ to read the usage at a time.</p>
 <section aria-labelledby="h-daily"><h2 id="h-daily">Usage per day</h2>
 <div class="chart" id="daily"></div></section>
 <div class="grid2"><section aria-labelledby="h-cycles"><h2 id="h-cycles">Earlier cycles</h2>
-{_cycle_bars(earlier)}{_cycles_table(earlier)}</section>
+{_cycle_bars(earlier, tz)}{_cycles_table(earlier, tz)}</section>
 <section aria-labelledby="h-devices"><h2 id="h-devices">Devices this cycle</h2>
 {_devices(devices)}
 <h2 id="h-polls">Poll log</h2>{_failures(polls)}</section></div>
@@ -168,11 +173,13 @@ to read the usage at a time.</p>
     return page(f"{s.account} · capwatch", body, script=True)
 
 
-def account_html(settings: Settings, store: Store, name: str, now: datetime) -> str:
-    """Read what the account page shows and render it."""
-    from capwatch.service.views import account_summary
+def account_html(state: Any, name: str) -> str:
+    """Read what the account page shows (``state`` is ``app.state``) and render it."""
+    from capwatch.web.history import cached_summary
 
-    summary = account_summary(settings, store, name, now)
+    settings: Settings = state.settings
+    store: Store = state.store
+    summary = cached_summary(state, name)
     latest = store.latest_reading(name)
     devices = store.devices(name, latest.cycle_start) if latest else []
     return render_account(
@@ -180,4 +187,5 @@ def account_html(settings: Settings, store: Store, name: str, now: datetime) -> 
         store.cycles(name, limit=CYCLES_SHOWN + 1),
         devices,
         store.poll_log(name, limit=100),
+        settings.account(name).cycle.zone,
     )

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request
 
 from capwatch.errors import ConfigError
-from capwatch.models import utcnow
 from capwatch.service import serialize
 from capwatch.web import schemas
 from capwatch.web.burndown import downsample
+from capwatch.web.history import cached_burndown, cached_summary, readings_window
 
 MAX_POINTS = 5000
 NameParam = Annotated[str, Path(description="Account name", max_length=100)]
@@ -46,10 +46,7 @@ def _aware(value: datetime | None, field: str) -> datetime | None:
 
 
 def _summary(request: Request, name: str) -> Any:
-    from capwatch.service.views import account_summary
-
-    settings, store = _ctx(request)
-    return account_summary(settings, store, name, utcnow())
+    return cached_summary(request.app.state, name)
 
 
 def _read_routes(router: APIRouter) -> None:
@@ -86,11 +83,8 @@ def _read_routes(router: APIRouter) -> None:
         points: Annotated[int, Query(ge=2, le=MAX_POINTS)] = 400,
     ) -> dict[str, Any]:
         """Used bytes (downsampled), ideal, pro-rata and alarm lines, forecast, daily bars."""
-        from capwatch.web.burndown import burndown_payload
-
         _account(request, name)
-        settings, store = _ctx(request)
-        return burndown_payload(settings, store, _summary(request, name), points)
+        return cached_burndown(request.app.state, name, points)
 
     @router.get(
         "/accounts/{name}/readings",
@@ -108,8 +102,8 @@ def _read_routes(router: APIRouter) -> None:
         """Readings of an account within [start, end), at most ``points`` of them."""
         _account(request, name)
         _, store = _ctx(request)
-        rows = store.readings(name, _aware(start, "start"), _aware(end, "end"))
-        return [serialize.reading_to_dict(r) for r in downsample(rows, points)]
+        rows = readings_window(store, name, _aware(start, "start"), _aware(end, "end"), points)
+        return [serialize.reading_to_dict(r) for r in rows]
 
     @router.get(
         "/accounts/{name}/cycles",

@@ -57,6 +57,7 @@ def create_app(
 ) -> FastAPI:
     """Build the FastAPI app over a settings object and a store."""
     from capwatch.web.api import build_api_router
+    from capwatch.web.history import SummaryCache
     from capwatch.web.pages import build_pages_router
     from capwatch.web.schemas import Health
 
@@ -72,6 +73,7 @@ def create_app(
     app.state.store = store
     app.state.coordinator = coordinator
     app.state.poll_lock = asyncio.Lock()
+    app.state.summary_cache = SummaryCache()
 
     if _auth_configured(settings):
 
@@ -106,12 +108,10 @@ def _mount_metrics(app: FastAPI, settings: Settings, store: Store) -> None:
     if not settings.prometheus.enabled:
         return
     from capwatch.exporters.prometheus import build_registry, metrics_response
-    from capwatch.models import utcnow
-    from capwatch.service.views import account_summary
+    from capwatch.web.history import cached_summary
 
     def source() -> tuple[list[Any], dict[str, list[Any]]]:
-        now = utcnow()
-        summaries = [account_summary(settings, store, a.name, now) for a in settings.accounts]
+        summaries = [cached_summary(app.state, a.name) for a in settings.accounts]
         devices = {s.account: store.devices(s.account, s.cycle.start) for s in summaries}
         return summaries, devices
 

@@ -19,7 +19,7 @@ def _projected(s: CycleSummary) -> tuple[str, bool]:
         return "-", False
     text = (
         f'<span data-field="projected" data-bytes="{f.expected_bytes}">'
-        f'{gb(f.expected_bytes)}</span><br><small class="muted" data-field="range">'
+        f'{gb(f.expected_bytes)}</span><br><small class="muted wide" data-field="range">'
         f"{gb(f.low_bytes)}–{gb(f.high_bytes)}</small>"
     )
     return text, s.cap_bytes is not None and f.expected_bytes > s.cap_bytes
@@ -48,7 +48,7 @@ def _row(s: CycleSummary) -> str:
         f'<td class="status {s.status.value}" data-field="status">{s.status.value}</td>'
         f'<td class="num" data-field="used" data-bytes="{s.used_bytes or 0}">'
         f"{gb(s.used_bytes)}</td>"
-        f'<td class="num" data-field="cap" data-bytes="{s.cap_bytes or 0}">{cap}</td>'
+        f'<td class="num wide" data-field="cap" data-bytes="{s.cap_bytes or 0}">{cap}</td>'
         f"<td>{meter(s)}</td>"
         f'<td class="num{" over" if over else ""}">{projected}</td>'
         f'<td class="num wide" data-field="allowance">{allowance}</td>'
@@ -63,12 +63,13 @@ def render_overview(summaries: list[CycleSummary]) -> str:
         '<tr><td colspan="9">No accounts configured.</td></tr>'
     )
     body = f"""<h1>Data cap status</h1>
-<table aria-label="Accounts"><thead><tr><th scope="col">Account</th><th scope="col">Status</th>
-<th scope="col" class="num">Used</th><th scope="col" class="num">Cap</th>
+<div class="scroll"><table aria-label="Accounts"><thead><tr><th scope="col">Account</th>
+<th scope="col">Status</th>
+<th scope="col" class="num">Used</th><th scope="col" class="num wide">Cap</th>
 <th scope="col">Share</th><th scope="col" class="num">Projected <span class="wide">(80% range)
 </span></th><th scope="col" class="num wide">Allowance</th>
 <th scope="col" class="num wide">Days left</th><th scope="col" class="wide">Last reading</th>
-</tr></thead><tbody>{rows}</tbody></table>
+</tr></thead><tbody>{rows}</tbody></table></div>
 <footer>Updated {escape(utcnow().strftime("%Y-%m-%d %H:%M:%S UTC"))}; refreshes every 30 s.
 </footer>"""
     return page("capwatch", body, refresh=30)
@@ -81,14 +82,10 @@ def build_pages_router() -> APIRouter:
     @router.get("/", response_class=HTMLResponse)
     def overview(request: Request) -> str:
         """The status overview."""
-        from capwatch.service.views import account_summary
+        from capwatch.web.history import cached_summary
 
-        settings: Any = request.app.state.settings
-        store: Any = request.app.state.store
-        now = utcnow()
-        return render_overview(
-            [account_summary(settings, store, a.name, now) for a in settings.accounts]
-        )
+        state = request.app.state
+        return render_overview([cached_summary(state, a.name) for a in state.settings.accounts])
 
     @router.get("/accounts/{name}", response_class=HTMLResponse)
     def account(request: Request, name: str) -> str:
@@ -100,6 +97,6 @@ def build_pages_router() -> APIRouter:
             settings.account(name)
         except ConfigError:
             raise HTTPException(status_code=404, detail=f"unknown account {name!r}") from None
-        return account_html(settings, request.app.state.store, name, utcnow())
+        return account_html(request.app.state, name)
 
     return router

@@ -33,37 +33,53 @@
     t.textContent = value;
     return t;
   }
-  function niceMax(v) {
-    if (v <= 0) return GB;
-    const unit = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * unit >= v) return m * unit;
+  function niceStep(v) {
+    const unit = Math.pow(10, Math.floor(Math.log10(Math.max(v, 1))));
+    for (const m of [1, 2, 2.5, 5]) if (m * unit >= v) return m * unit;
     return 10 * unit;
+  }
+  function scale(top, ticks) {
+    const step = niceStep(Math.max(top, GB) / ticks);
+    return { step: step, max: step * Math.max(Math.ceil(top * 1.02 / step), 1) };
+  }
+  function fmtAxis(n) {
+    if (n >= TB) return String(+(n / TB).toFixed(2)) + " TB";
+    return String(+(n / GB).toFixed(1)) + " GB";
   }
 
   // Burndown -------------------------------------------------------------------------------
-  const W = 800, H = 340, M = { l: 64, r: 16, t: 14, b: 30 };
+  // The SVG is drawn at the box's own width (1 unit = 1 px) so text stays readable on phones.
+  let W = 800, H = 340;
+  const M = { l: 60, r: 14, t: 14, b: 30 };
+  function size(box, ratio, lo, hi) {
+    W = Math.max(box.clientWidth || 800, 280);
+    H = Math.round(Math.min(Math.max(W * ratio, lo), hi));
+  }
 
   function frame(data) {
     const t0 = Date.parse(data.cycle.start), t1 = Date.parse(data.cycle.end);
     const f = data.forecast;
     const top = Math.max(data.cap_bytes || 0, f ? f.high_bytes : 0,
       ...data.used.map(function (p) { return p.bytes; }));
-    const ymax = niceMax(top * 1.04);
+    const sc = scale(top, H < 300 ? 3 : 4), ymax = sc.max;
+    const w = W, h = H;  // captured: W and H change when the next chart is drawn
     return {
-      x: function (t) { return M.l + (W - M.l - M.r) * (t - t0) / (t1 - t0); },
-      y: function (b) { return H - M.b - (H - M.t - M.b) * b / ymax; },
+      step: sc.step, w: w,
+      x: function (t) { return M.l + (w - M.l - M.r) * (t - t0) / (t1 - t0); },
+      y: function (b) { return h - M.b - (h - M.t - M.b) * b / ymax; },
       t0: t0, t1: t1, ymax: ymax,
     };
   }
 
   function axes(svg, fr) {
     const g = el("g", { class: "axis", "aria-hidden": "true" }, svg);
-    for (let i = 0; i <= 4; i++) {
-      const b = fr.ymax * i / 4, y = fr.y(b);
+    for (let b = 0; b <= fr.ymax + 1; b += fr.step) {
+      const y = fr.y(b);
       el("line", { class: "grid", x1: M.l, x2: W - M.r, y1: y, y2: y }, g);
-      text(g, M.l - 6, y + 4, fmtBytes(b), "end");
+      text(g, M.l - 6, y + 4, fmtAxis(b), "end");
     }
-    const days = (fr.t1 - fr.t0) / 86400000, every = days > 20 ? 5 : 2;
+    const days = (fr.t1 - fr.t0) / 86400000;
+    const every = Math.max(Math.ceil(days / Math.max(Math.floor((W - M.l) / 70), 1)), 1);
     for (let d = 0; d <= days; d += every) {
       const t = fr.t0 + d * 86400000, x = fr.x(t);
       el("line", { class: "grid", x1: x, x2: x, y1: H - M.b, y2: H - M.b + 4 }, g);
@@ -94,6 +110,7 @@
 
   function drawBurndown(box, data) {
     box.textContent = "";
+    size(box, 0.45, 220, 360);
     const svg = el("svg", { viewBox: "0 0 " + W + " " + H, role: "group",
       "aria-label": "Burndown of the current cycle: used bytes against the cap" }, box);
     const fr = frame(data);
@@ -123,11 +140,11 @@
       marker.setAttribute("visibility", "visible");
       tip.textContent = fmtTime(p.t) + " · " + fmtBytes(p.bytes) + " used";
       tip.hidden = false;
-      const scale = box.clientWidth / W;
-      const left = Math.min(Math.max(x * scale - tip.offsetWidth / 2, 0),
+      const k = box.clientWidth / fr.w;
+      const left = Math.min(Math.max(x * k - tip.offsetWidth / 2, 0),
         box.clientWidth - tip.offsetWidth);
       tip.style.left = left + "px";
-      tip.style.top = Math.max(y * scale - tip.offsetHeight - 12, 0) + "px";
+      tip.style.top = Math.max(y * k - tip.offsetHeight - 12, 0) + "px";
     }
     function hide() {
       tip.hidden = true;
@@ -136,8 +153,8 @@
     }
     function nearest(clientX) {
       const rect = svg.getBoundingClientRect();
-      const x = (clientX - rect.left) * W / rect.width;
-      const t = fr.t0 + (x - M.l) / (W - M.l - M.r) * (fr.t1 - fr.t0);
+      const x = (clientX - rect.left) * fr.w / rect.width;
+      const t = fr.t0 + (x - M.l) / (fr.w - M.l - M.r) * (fr.t1 - fr.t0);
       let lo = 0, hi = data.used.length - 1;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
@@ -163,17 +180,19 @@
   // Daily bars -----------------------------------------------------------------------------
   function drawDaily(box, days, allowance) {
     box.textContent = "";
-    const h = 200, m = { l: 64, r: 8, t: 10, b: 26 };
+    size(box, 0.25, 150, 220);
+    const h = H, m = { l: M.l, r: 8, t: 10, b: 26 };
     const svg = el("svg", { viewBox: "0 0 " + W + " " + h, role: "img",
       "aria-label": "Usage per day in the current cycle" }, box);
-    const top = niceMax(Math.max(GB, ...days.map(function (d) { return d.used_bytes; })) * 1.05);
+    const sc = scale(Math.max(...days.map(function (d) { return d.used_bytes; }), 0), 2);
+    const top = sc.max;
     const y = function (b) { return h - m.b - (h - m.t - m.b) * b / top; };
     const g = el("g", { class: "axis" }, svg);
-    for (let i = 0; i <= 2; i++) {
-      const b = top * i / 2;
+    for (let b = 0; b <= top + 1; b += sc.step) {
       el("line", { class: "grid", x1: m.l, x2: W - m.r, y1: y(b), y2: y(b) }, g);
-      text(g, m.l - 6, y(b) + 4, fmtBytes(b), "end");
+      text(g, m.l - 6, y(b) + 4, fmtAxis(b), "end");
     }
+    const labelEvery = Math.max(Math.ceil(days.length / Math.max(Math.floor((W - m.l) / 60), 1)), 1);
     const slot = (W - m.l - m.r) / Math.max(days.length, 1);
     days.forEach(function (d, i) {
       const x = m.l + i * slot;
@@ -181,7 +200,7 @@
       const r = el("rect", { class: over ? "bar over" : "bar", x: x + slot * 0.15, width: slot * 0.7,
         y: y(Math.max(d.used_bytes, 0)), height: Math.max(y(0) - y(Math.max(d.used_bytes, 0)), 0) }, svg);
       el("title", {}, r).textContent = fmtDay(d.day) + ": " + fmtBytes(d.used_bytes);
-      if (days.length <= 16 || i % Math.ceil(days.length / 10) === 0) text(g, x + slot / 2, h - 8, fmtDay(d.day));
+      if (i % labelEvery === 0) text(g, x + slot / 2, h - 8, fmtDay(d.day));
     });
   }
 
@@ -224,15 +243,26 @@
     return r.json();
   }
 
+  let last = null;
+  function draw() {
+    if (!last) return;
+    const chart = document.getElementById("burndown");
+    if (chart) drawBurndown(chart, last.bd);
+    const daily = document.getElementById("daily");
+    if (daily) drawDaily(daily, last.bd.daily, last.summary.daily_allowance_bytes);
+  }
   async function refresh() {
     const [summary, bd] = await Promise.all([getJSON(api), getJSON(api + "/burndown")]);
     showSummary(summary);
-    const chart = document.getElementById("burndown");
-    if (chart) drawBurndown(chart, bd);
-    const daily = document.getElementById("daily");
-    if (daily) drawDaily(daily, bd.daily, summary.daily_allowance_bytes);
+    last = { summary: summary, bd: bd };
+    draw();
     page.setAttribute("data-ready", "1");
   }
+  let resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(draw, 150);
+  });
 
   async function pollNow(button, status) {
     button.disabled = true;

@@ -20,7 +20,7 @@ from capwatch.analysis.scoring import (
 )
 
 DATA = Path(__file__).parent / "data" / "forecast"
-SHARED = Path("/work/shared/forecast-traces")
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "forecast-traces"
 
 
 def _load(directory: Path) -> list[Trace]:

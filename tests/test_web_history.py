@@ -43,3 +43,18 @@ def test_cache_recomputes_on_new_fingerprint_or_age() -> None:
     assert cache.get("a", 2, compute) == 2
     now[0] = 61.0
     assert cache.get("a", 2, compute) == 3
+
+
+def test_warmed_summary_is_served_without_computing(
+    web_app: WebServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = web_app.app.state
+    history.warm_summary(state, "isp")
+    from capwatch.service import views
+
+    def boom(*_: object, **__: object) -> None:
+        raise AssertionError("a page request computed a summary the daemon had warmed")
+
+    monkeypatch.setattr(views, "account_summary", boom)
+    summary = history.cached_summary(state, "isp")
+    assert summary.account == "isp"

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from capwatch.models import utcnow
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 JITTER_FRACTION = 0.1
 OUTBOX_EVERY_S = 60
 REPORTS_EVERY_S = 15 * 60
+WARM_EVERY_S = 45  # below the web summary cache's 60 s lifetime
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Daemon:
     _next_allowed: dict[str, float] = field(default_factory=dict)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _inflight: set[asyncio.Task[Any]] = field(default_factory=set)
+    warm: Callable[[str], None] | None = None
 
     async def poll_job(self, name: str) -> None:
         """Scheduled poll of one account, skipped while its backoff has not elapsed."""
@@ -58,12 +61,23 @@ class Daemon:
         finally:
             if task is not None:
                 self._inflight.discard(task)
+        await self.warm_job([name])
         if not result.ok and not result.skipped:
             delay = self.coordinator.next_delay(name)
             self._next_allowed[name] = time.monotonic() + delay
             log.info("next poll of %s in %.0f s", name, delay, extra={"account": name})
         else:
             self._next_allowed.pop(name, None)
+
+    async def warm_job(self, names: list[str] | None = None) -> None:
+        """Keep the web pages' summaries fresh, so page requests never compute a forecast."""
+        if self.warm is None:
+            return
+        for name in names or [a.name for a in self.settings.accounts]:
+            try:
+                await asyncio.to_thread(self.warm, name)
+            except Exception:
+                log.exception("summary refresh failed for %s", name)
 
     async def outbox_job(self) -> None:
         """Deliver queued notifications; failures stay queued for the next run."""
@@ -112,6 +126,14 @@ class Daemon:
             coalesce=True,
         )
         scheduler.add_job(
+            self.warm_job,
+            IntervalTrigger(seconds=WARM_EVERY_S),
+            id="warm",
+            next_run_time=now + timedelta(seconds=2),
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.add_job(
             self.reports_job,
             IntervalTrigger(seconds=REPORTS_EVERY_S),
             id="reports",
@@ -150,12 +172,13 @@ async def run(settings: Settings, *, on_ready: Callable[[str], None] | None = No
     from capwatch.exporters.base import load_exporters
     from capwatch.store import open_store
     from capwatch.web.app import create_app
+    from capwatch.web.history import warm_summary
 
     store = open_store(settings.resolved_database_url())
     exporters = load_exporters(settings)
     coordinator = Coordinator(settings, store, exporters=exporters)
-    daemon = Daemon(settings, store, coordinator)
     app = create_app(settings, store, coordinator=coordinator)
+    daemon = Daemon(settings, store, coordinator, warm=partial(warm_summary, app.state))
     server = _make_server(app, settings.web.host, settings.web.port)
     loop = asyncio.get_running_loop()
 

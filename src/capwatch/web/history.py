@@ -78,6 +78,21 @@ class SummaryCache:
             self._items[key] = (fingerprint, now, value)
         return value
 
+    def put(self, key: Hashable, fingerprint: Hashable, value: Any) -> None:
+        """Store a value computed elsewhere (the daemon warms summaries after each poll)."""
+        with self._lock:
+            self._items[key] = (fingerprint, self.clock(), value)
+
+
+def warm_summary(state: Any, name: str) -> None:
+    """Recompute an account's summary into the app's cache, so no page request pays for it."""
+    from capwatch.models import utcnow
+    from capwatch.service.views import account_summary
+
+    settings, store, cache = state.settings, state.store, state.summary_cache
+    key = fingerprint(store, name)
+    cache.put(("summary", name), key, account_summary(settings, store, name, utcnow()))
+
 
 def fingerprint(store: Store, name: str) -> Hashable:
     """What a summary of ``name`` depends on besides the clock: newest reading, poll, alerts."""

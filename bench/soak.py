@@ -75,7 +75,7 @@ def write_config(workdir: Path, base_url: str) -> Path:
         f'database_url = "sqlite:///{workdir / "capwatch.db"}"\n'
         '[[accounts]]\nname = "isp"\nprovider = "http_json"\ncap = "provider"\n'
         f"[accounts.alerts]\nstale_hours = {STALE_HOURS}\n"
-        f"[accounts.options]\n{meter.provider_options(base_url)}"
+        f"[accounts.options]\n{meter.provider_options(base_url, cycle=True)}"
     )
     return path
 

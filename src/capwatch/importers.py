@@ -124,6 +124,8 @@ def read_rows(path: Path, fmt: Format = "auto") -> Iterator[Row]:
             _xfinity_row if kind == "xfinity-monitor" else _csv_row
         )
         columns: list[int] | None = None
+        if not first.strip():
+            raise InputError(f"{path}:1: the file is empty (no header, no rows)")
         for lineno, cells in enumerate(csv.reader(handle), start=1):
             if not cells or all(not c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
                 continue

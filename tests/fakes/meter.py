@@ -7,7 +7,8 @@ from ``state.fault_kinds``: ``500``, ``503``, ``timeout``, ``blank``, ``html``, 
 than before, as a meter corrected), ``rollover`` (a new billing cycle: ``cycle_start`` moves on
 and the counter goes back near zero), ``reset`` (the TCP connection is reset mid-response; needs
 :func:`serve_with_resets`, which puts a small raw asyncio proxy in front of the app),
-``negative``.
+``negative``, ``echo`` (an error page that reflects the request's headers and query string,
+as careless sites do: for secret-leak tests).
 
 Every complete answer is recorded in ``state.answers`` (``observed_at`` -> ``used_bytes``) so a
 soak can check that each stored reading is one the meter really gave.
@@ -108,6 +109,9 @@ async def _usage(request: Request) -> Response:
     state.requests += 1
     fault = state.next_fault()
     state.counts[fault or "ok"] = state.counts.get(fault or "ok", 0) + 1
+    if fault == "echo":
+        seen = f"{dict(request.headers)} {request.url.query}"
+        return HTMLResponse(f"<html><body><pre>bad request {seen}</pre></body></html>", 400)
     if fault == "reset":
         return Response("reset", headers={RESET_MARKER.decode(): "1"})
     if fault in ("500", "503", "429", "401"):

@@ -77,6 +77,14 @@ def permission_checks(settings: Any) -> Iterator[Check]:
     accounts_dir = Path(settings.data_dir) / "accounts"
     if accounts_dir.exists():
         paths.extend(p for p in accounts_dir.rglob("*") if p.is_file())
+    found = list(_secrets(settings, ""))
+    for account in settings.accounts:
+        found += _secrets(account.provider_options, account.name)
+    for _where, secret in found:  # secret files given by {file = "..."}
+        if secret.kind == "file" and Path(secret.ref).expanduser().is_file():
+            paths.append(Path(secret.ref).expanduser())
+    database = Path(settings.data_dir) / "capwatch.db"
+    paths.extend(p for p in (database,) if p.is_file())
     for path in paths:
         if loose_permissions(path):
             mode = oct(path.stat().st_mode & 0o777)

@@ -155,3 +155,24 @@ def test_readings_queries_use_indexes(store_url: str, by_cycle: bool) -> None:
     latest = _plan(st, lambda: st.latest_reading("a"))
     assert "SCAN readings\n" not in latest + "\n" and "Seq Scan on readings" not in latest, latest
     st.close()
+
+
+def test_packaged_head_constant_matches_the_migrations() -> None:
+    from capwatch.store import migrate
+
+    assert migrate.HEAD == migrate.head_revision()
+
+
+def test_opening_an_up_to_date_store_does_not_import_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    code = (
+        "import sys\nfrom capwatch.store import open_store\n"
+        f"open_store({url!r}).close()\nfirst = 'alembic' in sys.modules\n"
+        "for m in [m for m in sys.modules if m.startswith('alembic')]: del sys.modules[m]\n"
+        f"s = open_store({url!r}); print(first, 'alembic' in sys.modules, s.integrity_check())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False", "ok"]

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_KEY = 0x63617077_6D696772  # "capwmigr": the advisory lock id of upgrades
+# The newest packaged revision, so that opening an up-to-date store needs no Alembic import
+# (Alembic costs ~10 MB of RSS and ~170 ms of start-up on every command). A test checks it
+# equals what Alembic finds in migrations/versions.
+HEAD = "0001_initial_schema"
 
 
 def alembic_config() -> Config:
@@ -49,6 +53,23 @@ def current_revision(conn: Connection) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     return MigrationContext.configure(conn).get_current_revision()
+
+
+def stored_revision(engine: Engine) -> str | None:
+    """The revision recorded in the database, read with plain SQL (None if none is)."""
+    from sqlalchemy import inspect
+
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+    return None if row is None else str(row[0])
+
+
+def ensure_head(engine: Engine) -> None:
+    """Upgrade to head unless the database is already there (the common, import-free path)."""
+    if stored_revision(engine) != HEAD:
+        upgrade(engine)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

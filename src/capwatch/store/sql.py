@@ -41,7 +41,7 @@ def open_store(url: str, *, migrate: bool = True) -> SqlStore:
             conn.execute(text("SELECT 1"))
         with wrap_errors("cannot migrate store", parsed):
             if migrate:
-                migrations.upgrade(engine)
+                migrations.ensure_head(engine)
             else:
                 migrations.check_at_head(engine)
     except BaseException:

@@ -160,7 +160,7 @@ def test_readings_queries_use_indexes(store_url: str, by_cycle: bool) -> None:
 def test_packaged_head_constant_matches_the_migrations() -> None:
     from capwatch.store import migrate
 
-    assert migrate.HEAD == migrate.head_revision()
+    assert migrate.head_revision() == migrate.HEAD
 
 
 def test_opening_an_up_to_date_store_does_not_import_alembic(tmp_path: Path) -> None:

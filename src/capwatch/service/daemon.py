@@ -117,30 +117,20 @@ class Daemon:
                 coalesce=True,
                 misfire_grace_time=int(interval),
             )
-        scheduler.add_job(
-            self.outbox_job,
-            IntervalTrigger(seconds=OUTBOX_EVERY_S),
-            id="outbox",
-            next_run_time=now + timedelta(seconds=5),
-            max_instances=1,
-            coalesce=True,
+        housekeeping: tuple[tuple[str, Callable[[], Any], float, float], ...] = (
+            ("outbox", self.outbox_job, OUTBOX_EVERY_S, 5),
+            ("warm", self.warm_job, WARM_EVERY_S, 2),
+            ("reports", self.reports_job, REPORTS_EVERY_S, 30),
         )
-        scheduler.add_job(
-            self.warm_job,
-            IntervalTrigger(seconds=WARM_EVERY_S),
-            id="warm",
-            next_run_time=now + timedelta(seconds=2),
-            max_instances=1,
-            coalesce=True,
-        )
-        scheduler.add_job(
-            self.reports_job,
-            IntervalTrigger(seconds=REPORTS_EVERY_S),
-            id="reports",
-            next_run_time=now + timedelta(seconds=30),
-            max_instances=1,
-            coalesce=True,
-        )
+        for job_id, job, every_s, first_after_s in housekeeping:
+            scheduler.add_job(
+                job,
+                IntervalTrigger(seconds=every_s),
+                id=job_id,
+                next_run_time=now + timedelta(seconds=first_after_s),
+                max_instances=1,
+                coalesce=True,
+            )
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Let polls in flight finish (their transaction commits or does not start)."""

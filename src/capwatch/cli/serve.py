@@ -39,21 +39,12 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
 def _with_bind(settings: Settings, host: str | None, port: int | None) -> Settings:
     """Settings with the web bind address replaced, refusing an open non-loopback bind."""
-    import ipaddress
-
     from capwatch.errors import ConfigError
 
     web = settings.web.model_copy(
         update={k: v for k, v in (("host", host), ("port", port)) if v is not None}
     )
-    loopback = web.host == "localhost"
-    if not loopback:
-        try:
-            loopback = ipaddress.ip_address(web.host).is_loopback
-        except ValueError:
-            loopback = False
-    has_auth = web.auth_token is not None or (web.username and web.password is not None)
-    if not loopback and not has_auth:
+    if not web.bind_allowed():
         raise ConfigError(
             f"--host {web.host}: binding beyond this machine needs web.auth_token "
             "or web.username/web.password in the config"

@@ -12,7 +12,8 @@ from capwatch.config._errors import LocatedError
 from capwatch.secrets import Secret
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """True for localhost names and loopback addresses (IPv4, IPv6, bracketed)."""
     if host.lower() in ("localhost", "localhost.localdomain"):
         return True
     try:
@@ -35,6 +36,10 @@ class WebSettings(_Model):
         default=None, description="Public URL of the dashboard, for links in emails."
     )
 
+    def bind_allowed(self) -> bool:
+        """Loopback binds are always allowed; any other needs a token or basic auth."""
+        return is_loopback(self.host) or self.auth_token is not None or self.password is not None
+
     @model_validator(mode="after")
     def _auth_needed(self) -> WebSettings:
         if (self.username is None) != (self.password is None):
@@ -42,7 +47,7 @@ class WebSettings(_Model):
                 ("password" if self.password is None else "username",),
                 "web.username and web.password go together",
             )
-        if not _is_loopback(self.host) and self.auth_token is None and self.password is None:
+        if not self.bind_allowed():
             raise LocatedError(
                 ("host",),
                 f"web.host is {self.host}: binding beyond this machine needs web.auth_token "

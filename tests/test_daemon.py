@@ -138,3 +138,64 @@ def test_kill_9_while_polling_loses_no_committed_reading(tmp_path: Path) -> None
                 store.close()
             assert acknowledged <= stored
     assert len(acknowledged) >= 12
+
+
+SERVE_MODULES_SCRIPT = """
+import asyncio, os, signal, sys
+import capwatch.cli  # what `capwatch serve` imports first
+import httpx
+from capwatch.config import load_settings
+from capwatch.service.daemon import run
+
+async def main():
+    ready = asyncio.Event()
+    task = asyncio.create_task(run(load_settings(), on_ready=lambda url: ready.set()))
+    await ready.wait()
+    port = os.environ["CAPWATCH_WEB__PORT"]
+    async with httpx.AsyncClient() as client:
+        for _ in range(200):
+            try:
+                answer = await client.get(f"http://127.0.0.1:{port}/api/v1/accounts")
+                if answer.status_code == 200 and answer.json()[0].get("used_bytes") is not None:
+                    break
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.3)
+        page = await client.get(f"http://127.0.0.1:{port}/")
+        print("pages", answer.status_code, page.status_code)
+    loaded = {m for m, mod in sys.modules.items() if mod is not None}
+    unused = {"alembic", "mako", "rich", "pygments", "prometheus_client"}
+    print("carried", sorted({m.split(".")[0] for m in loaded} & unused
+        | {m for m in loaded if m in ("pydantic.v1", "httpx._main")}))
+    async with httpx.AsyncClient() as client:  # the first scrape loads prometheus_client
+        scrape = await client.get(f"http://127.0.0.1:{port}/metrics")
+    print("scrape", scrape.status_code, 'capwatch_usage_bytes{account="host"}' in scrape.text)
+    os.kill(os.getpid(), signal.SIGTERM)
+    await task
+
+asyncio.run(main())
+"""
+
+
+def test_serve_does_not_carry_libraries_it_never_uses(tmp_path: Path) -> None:
+    """A first start migrates in a child; httpx's CLI, pydantic.v1 and the Prometheus client
+    (until the first scrape) stay unloaded: they would sit in the daemon's RSS for months."""
+    env = _env(tmp_path, free_port())
+    out = subprocess.run(
+        [sys.executable, "-c", SERVE_MODULES_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert "pages 200 200" in lines, out.stdout
+    assert "carried []" in lines, out.stdout
+    assert "scrape 200 True" in lines, out.stdout
+    store = open_store(f"sqlite:///{tmp_path / 'data' / 'capwatch.db'}", migrate=False)
+    try:
+        assert store.latest_reading("host") is not None  # the migrated store took a reading
+    finally:
+        store.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from capwatch.exporters.prometheus import build_registry, make_metrics_route, metrics_response
+from capwatch.exporters.prometheus import build_registry, metrics_response
 from tests.fixtures._servers import AsgiThread, wait_until
 from tests.fixtures.common import free_port
 from tests.fixtures.exporters import DEVICES, make_summary, make_unknown_summary
@@ -76,11 +76,15 @@ def test_openmetrics_when_asked():
 
 
 def _app(registry):
-    from fastapi import FastAPI
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
 
-    app = FastAPI()
-    app.add_route("/metrics", make_metrics_route(registry))
-    return app
+    def metrics(request):
+        body, content_type = metrics_response(registry, request.headers.get("accept"))
+        return Response(content=body, media_type=content_type)
+
+    return Starlette(routes=[Route("/metrics", metrics)])
 
 
 def test_real_prometheus_scrapes_the_usage(prometheus_server):

@@ -163,6 +163,44 @@ def test_packaged_head_constant_matches_the_migrations() -> None:
     assert migrate.head_revision() == migrate.HEAD
 
 
+def test_isolated_migration_runs_in_a_child_process(store_url: str) -> None:
+    """`capwatch serve` migrates a new store in a child, so it never carries Alembic itself."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom capwatch.store import open_store\nfrom capwatch.store.migrate import "
+        f"stored_revision\ns = open_store({store_url!r}, isolate_migration=True)\n"
+        "print('alembic' in sys.modules, stored_revision(s.engine))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "0001_initial_schema"]
+    st = open_store(store_url, migrate=False)  # the schema really is at head
+    st.close()
+
+
+@pytest.mark.parametrize("isolate", [True, False])
+def test_a_store_from_a_newer_capwatch_is_a_one_line_error(tmp_path: Path, isolate: bool) -> None:
+    import sqlite3
+
+    db = tmp_path / "newer.db"
+    url = f"sqlite:///{db}"
+    st = open_store(url)
+    st.ensure_account("a", "host", "UTC")
+    st.close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099_from_the_future'")
+    with pytest.raises(StoreError, match="0099_from_the_future") as info:
+        open_store(url, isolate_migration=isolate)
+    message = str(info.value)
+    assert "\n" not in message and "newer capwatch" in message, message
+    with sqlite3.connect(db) as conn:  # nothing changed
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            ("0099_from_the_future",)
+        ]
+        assert conn.execute("SELECT name FROM accounts").fetchall() == [("a",)]
+
+
 def test_opening_an_up_to_date_store_does_not_import_alembic(tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -203,7 +203,6 @@ def serve_with_resets(state: MeterState) -> Iterator[str]:
     with serve(build(state)) as upstream:
         upstream_port = int(upstream.rsplit(":", 1)[1])
         port = free_port()
-        loop = asyncio.new_event_loop()
         started = threading.Event()
         holder: dict[str, Any] = {}
 
@@ -211,30 +210,19 @@ def serve_with_resets(state: MeterState) -> Iterator[str]:
             server = await asyncio.start_server(
                 lambda r, w: _proxy_conn(upstream_port, r, w), "127.0.0.1", port
             )
-            holder["server"] = server
+            holder["loop"], holder["server"] = asyncio.get_running_loop(), server
             started.set()
             async with server:
-                await server.serve_forever()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await server.serve_forever()
 
-        thread = threading.Thread(target=lambda: _run(loop, main()), daemon=True)
+        # asyncio.run cancels and finishes the connections still open when the server stops.
+        thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
         thread.start()
         if not started.wait(20):
             raise RuntimeError(f"reset proxy on port {port} did not start")
         try:
             yield f"http://127.0.0.1:{port}"
         finally:
-            loop.call_soon_threadsafe(holder["server"].close)
+            holder["loop"].call_soon_threadsafe(holder["server"].close)
             thread.join(timeout=20)
-
-
-def _run(loop: asyncio.AbstractEventLoop, coro: Any) -> None:
-    asyncio.set_event_loop(loop)
-    with contextlib.suppress(asyncio.CancelledError):
-        loop.run_until_complete(coro)
-    loop.close()
-
-
-if __name__ == "__main__":
-    from tests.fakes._server import main
-
-    main(lambda mode: build(), ["ok"])

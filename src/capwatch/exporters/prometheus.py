@@ -1,14 +1,13 @@
 """Prometheus exposition of the metrics table, read at scrape time.
 
 ``build_registry(source)`` returns a registry whose collector calls ``source()`` on every
-scrape, so ``/metrics`` always shows the latest summaries without any push. The web app mounts
-``make_metrics_route(registry)`` at ``/metrics``.
+scrape, so ``/metrics`` always shows the latest summaries without any push; the web app
+(:mod:`capwatch.web.app`) serves :func:`metrics_response` of it at ``/metrics``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
@@ -16,10 +15,6 @@ from prometheus_client.registry import Collector
 
 from capwatch.exporters.metrics import DEVICE_METRICS, METRICS, MetricDescription
 from capwatch.models import CycleSummary, DeviceUsage
-
-if TYPE_CHECKING:
-    from starlette.requests import Request
-    from starlette.responses import Response
 
 Source = Callable[[], tuple[Sequence[CycleSummary], Mapping[str, Sequence[DeviceUsage]]]]
 
@@ -107,17 +102,3 @@ def metrics_response(registry: CollectorRegistry, accept: str | None = None) -> 
 
     encoder, content_type = choose_encoder(accept or "")
     return encoder(registry), content_type
-
-
-def make_metrics_route(registry: CollectorRegistry) -> Callable[[Request], Awaitable[Response]]:
-    """Return an endpoint serving ``registry``: ``app.add_route("/metrics", endpoint)``."""
-    from starlette.concurrency import run_in_threadpool
-    from starlette.responses import Response
-
-    async def metrics(request: Request) -> Response:
-        body, content_type = await run_in_threadpool(
-            metrics_response, registry, request.headers.get("accept")
-        )
-        return Response(content=body, media_type=content_type)
-
-    return metrics

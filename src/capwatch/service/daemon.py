@@ -164,7 +164,9 @@ async def run(settings: Settings, *, on_ready: Callable[[str], None] | None = No
     from capwatch.web.app import create_app
     from capwatch.web.history import warm_summary
 
-    store = open_store(settings.resolved_database_url())
+    # A first start or an upgrade migrates in a child process: the daemon runs for months and
+    # should not carry Alembic's ~10 MiB for it.
+    store = open_store(settings.resolved_database_url(), isolate_migration=True)
     exporters = load_exporters(settings)
     coordinator = Coordinator(settings, store, exporters=exporters)
     app = create_app(settings, store, coordinator=coordinator)

@@ -14,11 +14,15 @@ from capwatch.store.api import (
 )
 
 
-def open_store(url: str, *, migrate: bool = True) -> Store:
-    """Open the store at SQLAlchemy URL ``url`` (``sqlite:///path`` or ``postgresql://...``)."""
+def open_store(url: str, *, migrate: bool = True, isolate_migration: bool = False) -> Store:
+    """Open the store at SQLAlchemy URL ``url`` (``sqlite:///path`` or ``postgresql://...``).
+
+    ``isolate_migration`` runs a needed schema upgrade in a child process, so that a
+    long-running caller does not keep Alembic in memory.
+    """
     from capwatch.store.sql import open_store as _open
 
-    return _open(url, migrate=migrate)
+    return _open(url, migrate=migrate, isolate_migration=isolate_migration)
 
 
 __all__ = ["CycleRecord", "DailyUsage", "PollRecord", "Store", "StoredPayload", "open_store"]

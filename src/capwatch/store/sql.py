@@ -32,8 +32,12 @@ class SqlStore(ReadingsMixin, MiscMixin):
         return f"SqlStore({self.url_display!r})"
 
 
-def open_store(url: str, *, migrate: bool = True) -> SqlStore:
-    """Open (and by default migrate to head) the store at SQLAlchemy URL ``url``."""
+def open_store(url: str, *, migrate: bool = True, isolate_migration: bool = False) -> SqlStore:
+    """Open (and by default migrate to head) the store at SQLAlchemy URL ``url``.
+
+    ``isolate_migration`` runs a needed upgrade in a child process (see
+    :func:`capwatch.store.migrate.ensure_head`); long-running processes ask for it.
+    """
     parsed = parse_url(url)
     engine = make_engine(parsed)
     try:
@@ -41,7 +45,7 @@ def open_store(url: str, *, migrate: bool = True) -> SqlStore:
             conn.execute(text("SELECT 1"))
         with wrap_errors("cannot migrate store", parsed):
             if migrate:
-                migrations.ensure_head(engine)
+                migrations.ensure_head(engine, isolate=isolate_migration)
             else:
                 migrations.check_at_head(engine)
     except BaseException:

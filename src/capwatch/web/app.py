@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hmac
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -105,9 +106,15 @@ def create_app(
 
 
 def _mount_metrics(app: FastAPI, settings: Settings, store: Store) -> None:
+    """Serve ``/metrics``; prometheus_client is imported at the first scrape, not before.
+
+    Most households never point a Prometheus at capwatch, and the daemon should not carry the
+    client (about 2 MiB of RSS) for months on their behalf.
+    """
     if not settings.prometheus.enabled:
         return
-    from capwatch.exporters.prometheus import build_registry, metrics_response
+    from starlette.concurrency import run_in_threadpool
+
     from capwatch.web.history import cached_summary
 
     def source() -> tuple[list[Any], dict[str, list[Any]]]:
@@ -115,9 +122,19 @@ def _mount_metrics(app: FastAPI, settings: Settings, store: Store) -> None:
         devices = {s.account: store.devices(s.account, s.cycle.start) for s in summaries}
         return summaries, devices
 
-    registry = build_registry(source, process_metrics=settings.prometheus.process_metrics)
+    @functools.cache
+    def registry() -> Any:
+        from capwatch.exporters.prometheus import build_registry
 
-    @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
-        body, content_type = metrics_response(registry)
+        return build_registry(source, process_metrics=settings.prometheus.process_metrics)
+
+    def render(accept: str | None) -> tuple[bytes, str]:
+        from capwatch.exporters.prometheus import metrics_response
+
+        return metrics_response(registry(), accept)
+
+    async def metrics(request: Request) -> Response:
+        body, content_type = await run_in_threadpool(render, request.headers.get("accept"))
         return Response(content=body, media_type=content_type)
+
+    app.add_route("/metrics", metrics, include_in_schema=False)

@@ -2,9 +2,9 @@
 
 Usage (from the repo root)::
 
-    python bench/footprint.py [--history 0,100000] [--runs 5] [--serve-minutes 0]
+    python bench/footprint.py [--history 0,100000] [--runs 5] [--serve-minutes 0] [--step-minutes 5]
 
-For each history size (readings already stored, five minutes apart, ending now) it builds a
+For each history size (readings already stored, ``--step-minutes`` apart, ending now) it builds a
 SQLite store (timing the import: rows per second; then bytes on disk per reading), and runs
 ``capwatch poll`` against the local fake meter, ``capwatch --help`` and ``capwatch status``
 ``--runs`` times each in fresh processes (median wall time; peak RSS from GNU time). With
@@ -26,23 +26,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STEP = timedelta(minutes=5)
 
 
-def readings(n: int) -> Iterator[object]:
-    """``n`` synthetic readings of account ``isp``, five minutes apart, ending now."""
+def readings(n: int, step: timedelta) -> Iterator[object]:
+    """``n`` synthetic readings of account ``isp``, ``step`` apart, ending now."""
     from capwatch.models import Reading
 
     end = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-    start = end - n * STEP
+    start = end - n * step
     for i in range(n):
-        at = start + i * STEP
+        at = start + i * step
         cycle = datetime(at.year, at.month, 1, tzinfo=UTC)
         used = int((at - cycle).total_seconds()) * 400_000
         yield Reading("isp", at, cycle, used, 1_200_000_000_000, "http_json")
 
 
-def build_history(workdir: Path, n: int) -> tuple[float, float]:
+def build_history(workdir: Path, n: int, step: timedelta) -> tuple[float, float]:
     """Store ``n`` readings; return (rows per second, bytes on disk per reading)."""
     from capwatch.store import open_store
 
@@ -50,7 +49,7 @@ def build_history(workdir: Path, n: int) -> tuple[float, float]:
     store = open_store(f"sqlite:///{db}")
     store.ensure_account("isp", "http_json", "UTC")
     t0 = time.perf_counter()
-    added = store.add_readings(readings(n)) if n else 0  # type: ignore[arg-type]
+    added = store.add_readings(readings(n, step)) if n else 0  # type: ignore[arg-type]
     seconds = time.perf_counter() - t0
     store.close()
     size = sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
@@ -137,14 +136,14 @@ def serve_rss(workdir: Path, config: Path, minutes: float) -> list[tuple[float, 
     return samples
 
 
-def run_size(n: int, runs: int, serve_minutes: float) -> None:
+def run_size(n: int, runs: int, serve_minutes: float, step: timedelta) -> None:
     """All measurements at one history size."""
     from tests.fakes import meter
     from tests.fakes._server import serve
 
     with tempfile.TemporaryDirectory(prefix="capwatch-footprint-") as tmp:
         workdir = Path(tmp)
-        rate, per = build_history(workdir, n)
+        rate, per = build_history(workdir, n, step)
         print(f"history {n} readings: import {rate:,.0f} rows/s, {per:,.1f} bytes/reading")
         state = meter.MeterState(step_bytes=10**6)
         with serve(meter.build(state)) as url:
@@ -165,10 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history", default="0,100000", help="comma-separated reading counts")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--serve-minutes", type=float, default=0.0)
+    parser.add_argument("--step-minutes", type=float, default=5.0, help="history spacing")
     args = parser.parse_args(argv)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, runs={args.runs}")
     for n in (int(x) for x in args.history.split(",")):
-        run_size(n, args.runs, args.serve_minutes)
+        run_size(n, args.runs, args.serve_minutes, timedelta(minutes=args.step_minutes))
     return 0
 
 

@@ -343,3 +343,29 @@ def test_readings_cycle_filter_combines_with_time_range(store: Store) -> None:
     )
     assert [r.used_bytes for r in got] == [1, 2, 3, 4]
     assert [r.used_bytes for r in store.readings("home", cycle_start=NEXT_CS)] == [5, 6, 7]
+
+
+def test_readings_every_keeps_the_newest_of_each_span(store: Store) -> None:
+    """A cycle read at CYCLE_RESOLUTION: one reading per half hour, the newest always kept."""
+    # T0 is 03:00 UTC: minute m falls in half-hour span m // 30; a second source in one minute
+    store.add_readings(reading(m, used=1000 + m) for m in range(0, 185))
+    store.add_readings([reading(59, used=5000, source="import")])
+    thin = store.readings("home", cycle_start=CS, every=timedelta(minutes=30))
+    assert [(r.observed_at - T0, r.used_bytes, r.source) for r in thin] == [
+        (timedelta(minutes=29), 1029, "isp"),
+        (timedelta(minutes=59), 1059, "isp"),  # "isp" sorts after "import" at the same instant
+        (timedelta(minutes=89), 1089, "isp"),
+        (timedelta(minutes=119), 1119, "isp"),
+        (timedelta(minutes=149), 1149, "isp"),
+        (timedelta(minutes=179), 1179, "isp"),
+        (timedelta(minutes=184), 1184, "isp"),  # the newest reading, in an unfinished span
+    ]
+    hourly = store.readings("home", every=timedelta(hours=1), limit=2)
+    assert [(r.observed_at - T0, r.source) for r in hourly] == [
+        (timedelta(minutes=59), "isp"),
+        (timedelta(minutes=119), "isp"),
+    ]
+    window = store.readings("home", T0, T0 + timedelta(minutes=45), every=timedelta(minutes=30))
+    assert [r.observed_at - T0 for r in window] == [timedelta(minutes=29), timedelta(minutes=44)]
+    with pytest.raises(InputError, match="every must be at least one second"):
+        store.readings("home", every=timedelta(0))

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from capwatch.errors import InputError
 from capwatch.models import AccountStatus, Cycle, CycleSummary, DeviceUsage, Forecast, utcnow
-from capwatch.store.api import CycleRecord, Store
+from capwatch.store.api import CYCLE_RESOLUTION, CycleRecord, Store
 
 if TYPE_CHECKING:
     from capwatch.config import Settings
@@ -171,7 +171,9 @@ def build_chart_data(
     end = rec.cycle_end or cycle_end_for(rec.cycle_start, zone, start_day)
     cycle = Cycle(rec.cycle_start, end)
     readings = [
-        r for r in store.readings(account, cycle_start=rec.cycle_start) if r.observed_at <= now
+        r
+        for r in store.readings(account, cycle_start=rec.cycle_start, every=CYCLE_RESOLUTION)
+        if r.observed_at <= now
     ]
     cap = next((r.cap_bytes for r in reversed(readings) if r.cap_bytes), None)
     days = [(d.day, d.used_bytes) for d in store.daily_usage(account, rec.cycle_start)]

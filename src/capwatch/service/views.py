@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from capwatch.models import AccountStatus, Cycle, CycleSummary, PollLogEntry, PollOutcome, Reading
+from capwatch.store.api import CYCLE_RESOLUTION
 
 if TYPE_CHECKING:
     from capwatch.analysis.cycles import CycleRule
@@ -116,7 +117,7 @@ def account_summary(settings: Settings, store: Store, account: str, now: datetim
     zone = acc.cycle.zone
     latest = store.latest_reading(account)
     cycle = current_cycle(CycleRule(acc.cycle.start_day, zone), latest, now)
-    readings = store.readings(account, cycle_start=cycle.start)
+    readings = store.readings(account, cycle_start=cycle.start, every=CYCLE_RESOLUTION)
     cap = readings[-1].cap_bytes if readings else None
     if cap is None and acc.cap_source == "config":
         cap = acc.cap_bytes

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import BigInteger, Select, cast, extract, func, select
 from sqlalchemy.engine import Connection
 
 from capwatch.errors import InputError
@@ -155,8 +155,14 @@ class ReadingsMixin(StoreBase):
         *,
         cycle_start: datetime | None = None,
         limit: int | None = None,
+        every: timedelta | None = None,
     ) -> list[Reading]:
-        """Readings of an account, ascending by time, within [start, end) (first ``limit``)."""
+        """Readings of an account, ascending by time, within [start, end) (first ``limit``).
+
+        With ``every``, only the newest reading of each ``every``-long span (aligned on the Unix
+        epoch) is returned, thinned by the database: a month of one-minute polls reads as 1,488
+        half-hour readings, and the newest reading is always among them.
+        """
         r = s.readings
         query = self._readings_query(account)
         if start is not None:
@@ -165,11 +171,32 @@ class ReadingsMixin(StoreBase):
             query = query.where(r.c.observed_at < utc(end, "readings: end"))
         if cycle_start is not None:
             query = self._within_cycle(query, account, utc(cycle_start, "readings: cycle_start"))
-        query = query.order_by(r.c.observed_at, r.c.source)
+        if every is not None:
+            query = self._thinned(query, every)
+        cols = query.selected_columns
+        query = query.order_by(cols.observed_at, cols.source)
         if limit is not None:
             query = query.limit(max(int(limit), 0))
         with self._read() as conn:
             return [rec.reading(account, row) for row in conn.execute(query)]
+
+    def _thinned(self, query: Select[Any], every: timedelta) -> Select[Any]:
+        """The newest row of each ``every``-long span of ``query`` (a window function)."""
+        seconds = int(every.total_seconds())
+        if seconds < 1:
+            raise InputError(f"readings: every must be at least one second, not {every}")
+        r = s.readings
+        if self.dialect == "sqlite":  # instants are stored as UTC text there
+            epoch: Any = cast(func.strftime("%s", r.c.observed_at), BigInteger)
+        else:
+            epoch = cast(func.floor(extract("epoch", r.c.observed_at)), BigInteger)
+        newest_first = func.row_number().over(
+            partition_by=epoch // seconds, order_by=(r.c.observed_at.desc(), r.c.source.desc())
+        )
+        inner = query.add_columns(newest_first.label("rank_in_span")).subquery()
+        return select(*(inner.c[c.name] for c in query.selected_columns)).where(
+            inner.c.rank_in_span == 1
+        )
 
     @staticmethod
     def _readings_query(account: str) -> Select[Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from capwatch.models import (
@@ -22,6 +22,12 @@ from capwatch.models import (
     PollLogEntry,
     Reading,
 )
+
+CYCLE_RESOLUTION = timedelta(minutes=30)
+"""How finely a cycle is read for summaries, burndowns and charts (``Store.readings(every=)``).
+
+The forecast was developed on two-hourly meter readings; half-hourly keeps more than it uses and
+bounds the work: a month of one-minute host polls reads as 1,488 readings, not 44,640."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +116,12 @@ class Store(Protocol):
         *,
         cycle_start: datetime | None = None,
         limit: int | None = None,
+        every: timedelta | None = None,
     ) -> list[Reading]:
-        """Readings of an account, ascending by time, within [start, end)."""
+        """Readings of an account, ascending by time, within [start, end).
+
+        ``every`` thins them to the newest reading of each such span (the newest overall kept).
+        """
 
     def latest_reading(self, account: str) -> Reading | None:
         """The newest reading of an account."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from capwatch.models import CycleSummary
 from capwatch.service.serialize import _iso
+from capwatch.store.api import CYCLE_RESOLUTION
 
 if TYPE_CHECKING:
     from capwatch.config import Settings
@@ -45,7 +46,7 @@ def burndown_payload(
 
     name, cycle = summary.account, summary.cycle
     zone = settings.account(name).cycle.zone
-    rows = store.readings(name, cycle_start=cycle.start)
+    rows = store.readings(name, cycle_start=cycle.start, every=CYCLE_RESOLUTION)
     samples = [(r.observed_at, r.used_bytes) for r in rows if r.observed_at <= summary.as_of]
     level = alarm_percent(settings, name)
     bd = burndown(samples, cycle, summary.cap_bytes, level, tz=zone)

@@ -61,13 +61,20 @@ def test_sqlite_file_settings_and_private_file(tmp_path: Path) -> None:
     with st.engine.connect() as conn:  # type: ignore[attr-defined]
         pragma = {
             name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
-            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            for name in (
+                "journal_mode",
+                "synchronous",
+                "foreign_keys",
+                "busy_timeout",
+                "cache_size",
+            )
         }
     assert pragma == {
         "journal_mode": "wal",
         "synchronous": 2,
         "foreign_keys": 1,
         "busy_timeout": 10000,
+        "cache_size": -1024,
     }
     assert st.url_display == f"sqlite:///{db}"
     st.close()

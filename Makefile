@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 # Debian packages the test suite starts as real servers or drives (one line each, checked with dpkg).
-DEB_TEST_PACKAGES := chromium postgresql snmpd snmp mosquitto influxdb prometheus graphite-carbon vnstat openssl fonts-dejavu-core
+DEB_TEST_PACKAGES := chromium postgresql snmpd snmp mosquitto influxdb prometheus graphite-carbon vnstat openssl fonts-dejavu-core systemd
 
 .PHONY: serve test lint deps-test debs clean docs
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -166,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serve-minutes", type=float, default=0.0)
     parser.add_argument("--step-minutes", type=float, default=5.0, help="history spacing")
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so a stopped benchmark also stops its `capwatch serve`.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, runs={args.runs}")
     for n in (int(x) for x in args.history.split(",")):
         run_size(n, args.runs, args.serve_minutes, timedelta(minutes=args.step_minutes))

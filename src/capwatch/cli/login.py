@@ -37,7 +37,7 @@ class ClickPrompter(Prompter):
         click.echo(message, err=True)
 
 
-def build_provider(ctx: click.Context, provider_name: str, account: str) -> Provider:
+def build_provider(ctx: click.Context, provider_name: str, account: str) -> Provider[Any]:
     """Load the account from the config and build its provider; the names must agree."""
     settings = load(ctx)
     acct = settings.account(account)
@@ -51,7 +51,7 @@ def build_provider(ctx: click.Context, provider_name: str, account: str) -> Prov
 
 
 async def _interactive(
-    provider: Provider, prompter: Prompter, headless: bool | None, username: str | None
+    provider: Provider[Any], prompter: Prompter, headless: bool | None, username: str | None
 ) -> Any:
     import httpx
 

@@ -123,7 +123,7 @@ def _strict(info: ValidationInfo) -> bool:
     return bool(isinstance(ctx, dict) and ctx.get("check_providers"))
 
 
-def _lookup_provider(name: Any, strict: bool) -> type[provider_base.Provider] | None:
+def _lookup_provider(name: Any, strict: bool) -> type[provider_base.Provider[Any]] | None:
     """The provider class for ``name``, or None when unknown and not ``strict``."""
     if not isinstance(name, str):
         return None
@@ -141,7 +141,7 @@ def _lookup_provider(name: Any, strict: bool) -> type[provider_base.Provider] | 
 
 
 def _validate_options(
-    cls: type[provider_base.Provider], options: Any
+    cls: type[provider_base.Provider[Any]], options: Any
 ) -> provider_base.ProviderOptions:
     try:
         return cls.Options.model_validate(options)
@@ -287,7 +287,7 @@ class AccountSettings(_Model):
         return self._provider_options
 
     @property
-    def provider_class(self) -> type[provider_base.Provider]:
+    def provider_class(self) -> type[provider_base.Provider[Any]]:
         """The provider class registered under ``provider``."""
         return provider_base.load_provider(self.provider)
 

@@ -172,7 +172,7 @@ def _raise_chaos_error(payload: Mapping[str, Any]) -> None:
     raise BadResponse(f"CHAOS error: {message}", payload=dict(payload))
 
 
-class AaispProvider(Provider):
+class AaispProvider(Provider[AaispOptions]):
     """Andrews & Arnold broadband quota (CHAOS v2 or the per-line quota page)."""
 
     name: ClassVar[str] = "aaisp"
@@ -180,17 +180,11 @@ class AaispProvider(Provider):
     min_interval_s: ClassVar[float] = 900.0
     default_interval_s: ClassVar[float] = 3600.0
 
-    @property
-    def opts(self) -> AaispOptions:
-        """The validated options."""
-        assert isinstance(self.options, AaispOptions)
-        return self.options
-
     async def fetch(self, client: httpx.AsyncClient) -> Snapshot:
         """Fetch the current month's quota."""
-        tz = zone(self.opts.timezone, "aaisp.timezone")
+        tz = zone(self.options.timezone, "aaisp.timezone")
         try:
-            if self.opts.mode == "line":
+            if self.options.mode == "line":
                 snap = await self._fetch_line(client, tz)
             else:
                 snap = await self._fetch_chaos(client, tz)
@@ -207,7 +201,7 @@ class AaispProvider(Provider):
         return snap
 
     async def _fetch_chaos(self, client: httpx.AsyncClient, tz: ZoneInfo) -> Snapshot:
-        opts = self.opts
+        opts = self.options
         assert opts.username is not None and opts.password is not None
         user_key, pass_key = (
             ("control_login", "control_password")
@@ -228,7 +222,7 @@ class AaispProvider(Provider):
         response = await send(
             client,
             "GET",
-            f"{self.opts.quota_url.rstrip('/')}/",
+            f"{self.options.quota_url.rstrip('/')}/",
             headers={"User-Agent": self.context.user_agent, "Accept": "application/json"},
             follow_redirects=True,
         )

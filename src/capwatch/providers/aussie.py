@@ -138,19 +138,13 @@ def _last_updated(value: Any, tz: ZoneInfo, where: str) -> datetime | None:
     return as_utc(stamp if stamp.tzinfo else stamp.replace(tzinfo=tz))
 
 
-class AussieProvider(Provider):
+class AussieProvider(Provider[AussieOptions]):
     """Aussie Broadband usage via MyAussie (cookie session, optional MFA at login)."""
 
     name: ClassVar[str] = "aussie"
     Options: ClassVar[type[ProviderOptions]] = AussieOptions
     min_interval_s: ClassVar[float] = 900.0
     default_interval_s: ClassVar[float] = 3600.0
-
-    @property
-    def opts(self) -> AussieOptions:
-        """The validated options."""
-        assert isinstance(self.options, AussieOptions)
-        return self.options
 
     @property
     def session_path(self) -> Path:
@@ -181,9 +175,9 @@ class AussieProvider(Provider):
         self, client: httpx.AsyncClient, prompter: Prompter, username: str | None = None
     ) -> None:
         """Log in at the terminal (asking for MFA when required) and save the session."""
-        username = username or self.opts.username or prompter.ask("Aussie Broadband username")
-        if self.opts.password is not None:
-            password = self.opts.password.reveal()
+        username = username or self.options.username or prompter.ask("Aussie Broadband username")
+        if self.options.password is not None:
+            password = self.options.password.reveal()
         else:
             password = prompter.ask("Aussie Broadband password", secret=True)
             register_secret(password)
@@ -196,8 +190,8 @@ class AussieProvider(Provider):
     async def _complete_mfa(
         self, client: httpx.AsyncClient, session: dict[str, Any], prompter: Prompter
     ) -> dict[str, Any]:
-        method = self.opts.mfa_method
-        api = self.opts.api_base_url.rstrip("/")
+        method = self.options.mfa_method
+        api = self.options.api_base_url.rstrip("/")
         await send(
             client,
             "POST",
@@ -225,12 +219,14 @@ class AussieProvider(Provider):
         return session
 
     async def _login_saved(self, client: httpx.AsyncClient) -> dict[str, Any]:
-        if not self.opts.username or self.opts.password is None:
+        if not self.options.username or self.options.password is None:
             raise AuthRequired(
                 "aussie: no saved session and no username/password in the "
                 "config: run `capwatch login`"
             )
-        session, mfa = await self._login(client, self.opts.username, self.opts.password.reveal())
+        session, mfa = await self._login(
+            client, self.options.username, self.options.password.reveal()
+        )
         if mfa:
             raise MfaRequired("MyAussie asks for a one-time code: run `capwatch login`")
         self._save_session(session)
@@ -239,7 +235,7 @@ class AussieProvider(Provider):
     async def _login(
         self, client: httpx.AsyncClient, username: str, password: str
     ) -> tuple[dict[str, Any], bool]:
-        url = f"{self.opts.auth_base_url.rstrip('/')}/login"
+        url = f"{self.options.auth_base_url.rstrip('/')}/login"
         headers = {"User-Agent": self.context.user_agent, MFA_HEADER: "true"}
         try:
             response = await send(
@@ -276,9 +272,9 @@ class AussieProvider(Provider):
         return session, mfa
 
     async def _read(self, client: httpx.AsyncClient, session: dict[str, Any]) -> Snapshot:
-        api = self.opts.api_base_url.rstrip("/")
+        api = self.options.api_base_url.rstrip("/")
         headers = self._headers(session)
-        service_id = self.opts.service_id or session.get("service_id")
+        service_id = self.options.service_id or session.get("service_id")
         if not service_id:
             response = await send(
                 client, "GET", f"{api}/services", headers=headers, params={"page": 1}
@@ -289,7 +285,7 @@ class AussieProvider(Provider):
             self._save_session(session)
         response = await send(client, "GET", f"{api}/broadband/{service_id}/usage", headers=headers)
         self._expect_ok(response)
-        tz = zone(self.opts.timezone, "aussie.timezone")
+        tz = zone(self.options.timezone, "aussie.timezone")
         return parse_usage(json_body(response), tz=tz)
 
     def _headers(self, session: Mapping[str, Any]) -> dict[str, str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
@@ -50,8 +50,15 @@ class ProviderContext:
         return self.data_dir / "accounts" / self.account
 
 
-class Provider(ABC):
-    """Base class of every provider."""
+OptionsT = TypeVar("OptionsT", bound=ProviderOptions)
+
+
+class Provider(ABC, Generic[OptionsT]):
+    """Base class of every provider: ``class MyProvider(Provider[MyOptions])``.
+
+    ``Options`` names the options model the config is validated against; ``self.options`` is
+    an instance of it, typed through the generic parameter.
+    """
 
     name: ClassVar[str]
     kind: ClassVar[Literal["meter", "counter"]] = "meter"
@@ -59,8 +66,12 @@ class Provider(ABC):
     min_interval_s: ClassVar[float] = 60.0
     default_interval_s: ClassVar[float] = 300.0
 
-    def __init__(self, options: ProviderOptions, context: ProviderContext) -> None:
-        self.options = options
+    def __init__(self, options: OptionsT, context: ProviderContext) -> None:
+        if not isinstance(options, self.Options):
+            raise TypeError(
+                f"{type(self).__name__} takes {self.Options.__name__}, not {type(options).__name__}"
+            )
+        self.options: OptionsT = options
         self.context = context
 
     @abstractmethod
@@ -82,7 +93,7 @@ def provider_names() -> list[str]:
     return sorted(_entry_points())
 
 
-def load_provider(name: str) -> type[Provider]:
+def load_provider(name: str) -> type[Provider[Any]]:
     """Return the provider class registered under ``name``."""
     ep = _entry_points().get(name)
     if ep is None:

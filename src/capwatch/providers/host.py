@@ -107,7 +107,7 @@ def _loopbacks() -> set[str]:
     return found
 
 
-class HostProvider(Provider):
+class HostProvider(Provider[HostOptions]):
     """Reads this machine's interface byte counters."""
 
     name: ClassVar[str] = SOURCE
@@ -116,13 +116,8 @@ class HostProvider(Provider):
     default_interval_s: ClassVar[float] = 60.0
     min_interval_s: ClassVar[float] = 5.0
 
-    @property
-    def _opts(self) -> HostOptions:
-        assert isinstance(self.options, HostOptions)
-        return self.options
-
     def _names(self, counters: Mapping[str, Any]) -> list[str]:
-        opts = self._opts
+        opts = self.options
         loopbacks = set() if opts.interfaces is not None else _loopbacks()
         return choose_interfaces(list(counters), loopbacks, opts.interfaces, opts.exclude)
 
@@ -135,7 +130,7 @@ class HostProvider(Provider):
         if not names:
             raise BadResponse("host: no interface left to read after excluding loopbacks")
         epoch = str(int(psutil.boot_time()))
-        samples = samples_from(counters, names, self._opts.direction, epoch)
+        samples = samples_from(counters, names, self.options.direction, epoch)
         raw = {"interfaces": names, "boot_time": epoch}
         return Snapshot(observed_at=utcnow(), source=SOURCE, counters=samples, raw=raw)
 

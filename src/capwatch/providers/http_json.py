@@ -223,7 +223,7 @@ def _reveal(values: Mapping[str, Secret | str]) -> tuple[dict[str, str], list[st
     return out, secrets
 
 
-class HttpJsonProvider(Provider):
+class HttpJsonProvider(Provider[HttpJsonOptions]):
     """Any JSON endpoint, read with JSONPath selectors."""
 
     name: ClassVar[str] = "http_json"
@@ -231,15 +231,9 @@ class HttpJsonProvider(Provider):
     min_interval_s: ClassVar[float] = 60.0
     default_interval_s: ClassVar[float] = 900.0
 
-    @property
-    def opts(self) -> HttpJsonOptions:
-        """The validated options."""
-        assert isinstance(self.options, HttpJsonOptions)
-        return self.options
-
     async def fetch(self, client: httpx.AsyncClient) -> Snapshot:
         """Request the URL and read the numbers out of the JSON answer."""
-        opts = self.opts
+        opts = self.options
         headers, header_secrets = _reveal(opts.headers)
         params, param_secrets = _reveal(opts.params)
         secrets = tuple(header_secrets + param_secrets)

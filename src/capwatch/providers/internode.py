@@ -183,7 +183,7 @@ def history_cycles(
     return tuple(CycleTotal(c.start, c.end, used, None) for c, used in ordered)
 
 
-class InternodeProvider(Provider):
+class InternodeProvider(Provider[InternodeOptions]):
     """Internode Customer Tools API (Basic auth, XML)."""
 
     name: ClassVar[str] = "internode"
@@ -191,26 +191,20 @@ class InternodeProvider(Provider):
     min_interval_s: ClassVar[float] = 3600.0
     default_interval_s: ClassVar[float] = 3600.0
 
-    @property
-    def opts(self) -> InternodeOptions:
-        """The validated options."""
-        assert isinstance(self.options, InternodeOptions)
-        return self.options
-
     async def fetch(self, client: httpx.AsyncClient) -> Snapshot:
         """Fetch usage (and, when enabled, daily history summed into earlier cycles)."""
-        password = self.opts.password.reveal()
+        password = self.options.password.reveal()
         secrets = (password,)
-        tz = zone(self.opts.timezone, "internode.timezone")
-        base = f"{self.opts.base_url.rstrip('/')}/api/v1.5"
-        service_id = self.opts.service_id
+        tz = zone(self.options.timezone, "internode.timezone")
+        base = f"{self.options.base_url.rstrip('/')}/api/v1.5"
+        service_id = self.options.service_id
         if service_id is None:
             text = await self._get(client, f"{base}/", password)
             service_id = choose_service(parse_services(text, secrets=secrets), None)
         snap = parse_usage(
             await self._get(client, f"{base}/{service_id}/usage", password), tz=tz, secrets=secrets
         )
-        if not self.opts.fetch_history or snap.cycle_start is None or snap.cycle_end is None:
+        if not self.options.fetch_history or snap.cycle_start is None or snap.cycle_end is None:
             return snap
         days = parse_history(
             await self._get(client, f"{base}/{service_id}/history", password), secrets=secrets
@@ -223,7 +217,7 @@ class InternodeProvider(Provider):
             client,
             "GET",
             url,
-            auth=(self.opts.username, password),
+            auth=(self.options.username, password),
             headers={"User-Agent": self.context.user_agent, "Accept": "application/xml"},
         )
         if response.status_code >= 300:

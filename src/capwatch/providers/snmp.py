@@ -168,7 +168,7 @@ class _Session:
     """One pysnmp engine, target and credentials for the duration of a fetch."""
 
     def __init__(self, opts: SnmpOptions) -> None:
-        self.opts = opts
+        self.options = opts
         self.where = f"snmp {opts.host}:{opts.port}"
         try:
             from pysnmp.hlapi.v3arch import asyncio as hl
@@ -179,7 +179,7 @@ class _Session:
         self.target: Any = None
 
     def _auth(self) -> Any:
-        hl, opts = self.hl, self.opts
+        hl, opts = self.hl, self.options
         if opts.version != "3":
             return hl.CommunityData(
                 opts.community.reveal(), mpModel=0 if opts.version == "1" else 1
@@ -191,9 +191,9 @@ class _Session:
 
         try:
             self.target = await self.hl.UdpTransportTarget.create(
-                (self.opts.host, self.opts.port),
-                timeout=self.opts.timeout_s,
-                retries=self.opts.retries,
+                (self.options.host, self.options.port),
+                timeout=self.options.timeout_s,
+                retries=self.options.retries,
             )
         except PySnmpError as exc:
             raise CannotConnect(f"{self.where}: cannot resolve the host") from exc
@@ -249,7 +249,7 @@ class _Session:
             lookupMib=False,
         )
         async for ind, status, index, result in walker:
-            if status and self.opts.version == "1" and str(status) == "noSuchName":
+            if status and self.options.version == "1" and str(status) == "noSuchName":
                 break  # SNMPv1's end of the table
             self._check(ind, status, index, f"walk {column}")
             for name, value in result:
@@ -361,7 +361,7 @@ def samples_from(
     return tuple(out)
 
 
-class SnmpProvider(Provider):
+class SnmpProvider(Provider[SnmpOptions]):
     """Reads a router's (or any SNMP agent's) interface octet counters."""
 
     name: ClassVar[str] = SOURCE
@@ -370,14 +370,9 @@ class SnmpProvider(Provider):
     default_interval_s: ClassVar[float] = 60.0
     min_interval_s: ClassVar[float] = 10.0
 
-    def __init__(self, options: ProviderOptions, context: ProviderContext) -> None:
+    def __init__(self, options: SnmpOptions, context: ProviderContext) -> None:
         super().__init__(options, context)
         self._boot: tuple[datetime, str] | None = None
-
-    @property
-    def _opts(self) -> SnmpOptions:
-        assert isinstance(self.options, SnmpOptions)
-        return self.options
 
     def epoch_for(self, boot: datetime) -> str:
         """The epoch for a computed boot instant, kept steady against jitter and tick wraps."""
@@ -397,7 +392,7 @@ class SnmpProvider(Provider):
 
     async def fetch(self, client: httpx.AsyncClient) -> Snapshot:
         """Read the chosen interfaces' counters (the HTTP client is unused)."""
-        opts = self._opts
+        opts = self.options
         session = _Session(opts)
         try:
             await session.open()

@@ -118,7 +118,7 @@ def _count(root: Any, group: str, way: str) -> int | None:
     return to_int(text, f"Start.ca usage <{group}><{way}>")
 
 
-class StartcaProvider(Provider):
+class StartcaProvider(Provider[StartcaOptions]):
     """Start.ca usage API (key in the query string; cap from the config)."""
 
     name: ClassVar[str] = "startca"
@@ -126,20 +126,14 @@ class StartcaProvider(Provider):
     min_interval_s: ClassVar[float] = 1800.0
     default_interval_s: ClassVar[float] = 3600.0
 
-    @property
-    def opts(self) -> StartcaOptions:
-        """The validated options."""
-        assert isinstance(self.options, StartcaOptions)
-        return self.options
-
     def _cap_bytes(self) -> int | None:
-        cap = self.opts.cap_gb
+        cap = self.options.cap_gb
         return None if cap is None else round(cap * 10**9)
 
     async def fetch(self, client: httpx.AsyncClient) -> Snapshot:
         """Fetch this month's usage."""
-        key = self.opts.api_key.reveal()  # reveal() registers the key for redaction
-        url = f"{self.opts.base_url.rstrip('/')}/support/usage/api"
+        key = self.options.api_key.reveal()  # reveal() registers the key for redaction
+        url = f"{self.options.base_url.rstrip('/')}/support/usage/api"
         response = await send(
             client,
             "GET",
@@ -155,8 +149,8 @@ class StartcaProvider(Provider):
         return parse_usage(
             response.text,
             cap_bytes=self._cap_bytes(),
-            unlimited=self.opts.unlimited,
-            count_upload=self.opts.count_upload,
-            tz=zone(self.opts.timezone, "startca.timezone"),
+            unlimited=self.options.unlimited,
+            count_upload=self.options.count_upload,
+            tz=zone(self.options.timezone, "startca.timezone"),
             secrets=(key,),
         )

@@ -159,7 +159,7 @@ async def run_command(command: list[str], timeout_s: float) -> str:
     return out.decode(errors="replace")
 
 
-class VnstatProvider(Provider):
+class VnstatProvider(Provider[VnstatOptions]):
     """Reads vnStat's lifetime totals."""
 
     name: ClassVar[str] = SOURCE
@@ -168,13 +168,8 @@ class VnstatProvider(Provider):
     default_interval_s: ClassVar[float] = 300.0
     min_interval_s: ClassVar[float] = 60.0
 
-    @property
-    def _opts(self) -> VnstatOptions:
-        assert isinstance(self.options, VnstatOptions)
-        return self.options
-
     async def _text(self) -> str:
-        opts = self._opts
+        opts = self.options
         if opts.json_file is None:
             return await run_command(opts.command, opts.timeout_s)
         path = Path(opts.json_file).expanduser()
@@ -185,7 +180,7 @@ class VnstatProvider(Provider):
 
     async def fetch(self, client: httpx.AsyncClient) -> Snapshot:
         """Read vnStat's totals (the HTTP client is unused)."""
-        opts = self._opts
+        opts = self.options
         payload = parse_text(await self._text())
         counters = parse_vnstat(payload, interface=opts.interface, direction=opts.direction)
         raw = {
@@ -199,7 +194,7 @@ class VnstatProvider(Provider):
         """Problems that stop this provider: the vnstat command or the export file missing."""
         import shutil
 
-        opts = self._opts
+        opts = self.options
         if opts.json_file is not None:
             if not Path(opts.json_file).expanduser().is_file():
                 return [f"vnstat.json_file: {opts.json_file!r} does not exist"]

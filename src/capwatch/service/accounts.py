@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from capwatch.analysis.cycles import CycleRule
 from capwatch.providers.base import Provider, ProviderContext, load_provider
@@ -17,7 +17,7 @@ class AccountRuntime:
     """An account's settings with its live provider instance and cycle rule."""
 
     account: AccountSettings
-    provider: Provider
+    provider: Provider[Any]
     context: ProviderContext
     rule: CycleRule
     interval_s: float

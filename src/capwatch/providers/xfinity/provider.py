@@ -72,7 +72,7 @@ class XfinityOptions(ProviderOptions):
     )
 
 
-class XfinityProvider(Provider):
+class XfinityProvider(Provider[XfinityOptions]):
     """Xfinity (Comcast) usage meter, read from the customer API or the GraphQL gateway."""
 
     name: ClassVar[str] = "xfinity"
@@ -82,15 +82,9 @@ class XfinityProvider(Provider):
     default_interval_s: ClassVar[float] = 3600.0
 
     @property
-    def opts(self) -> XfinityOptions:
-        """The options, typed."""
-        assert isinstance(self.options, XfinityOptions)
-        return self.options
-
-    @property
     def session_path(self) -> Path:
         """Where the session (cookies, token) lives: 0600, in the account's data dir."""
-        return self.opts.session_file or self.context.account_dir / "xfinity-session.json"
+        return self.options.session_file or self.context.account_dir / "xfinity-session.json"
 
     @property
     def diagnostics_dir(self) -> Path:
@@ -106,8 +100,8 @@ class XfinityProvider(Provider):
         problems = []
         if not self.session_path.exists():
             problems.append(f"no Xfinity session yet: {login_hint(self.context.account)}")
-        if self.opts.headless_login and not Path(self.opts.browser_path).exists():
-            problems.append(f"headless_login needs Chromium at {self.opts.browser_path}")
+        if self.options.headless_login and not Path(self.options.browser_path).exists():
+            problems.append(f"headless_login needs Chromium at {self.options.browser_path}")
         return problems
 
     # --- polling ------------------------------------------------------------------------
@@ -133,9 +127,9 @@ class XfinityProvider(Provider):
         return await self._fetch_with(client, session)
 
     def _shape(self, session: XfinitySession) -> str:
-        if self.opts.api_shape != "auto":
-            return self.opts.api_shape
-        if session.has_cookies_for(api.usage_url(self.opts.customer_base_url)):
+        if self.options.api_shape != "auto":
+            return self.options.api_shape
+        if session.has_cookies_for(api.usage_url(self.options.customer_base_url)):
             return "json"
         return "graphql" if session.bearer_token else "json"
 
@@ -146,7 +140,7 @@ class XfinityProvider(Provider):
             snapshot.unlimited
             and snapshot.used_bytes is None
             and shape == "json"
-            and self.opts.api_shape == "auto"
+            and self.options.api_shape == "auto"
             and session.bearer_token
         ):
             # the customer API has no meter for this plan; GraphQL still reports usage
@@ -160,8 +154,8 @@ class XfinityProvider(Provider):
             client,
             session,
             shape=shape,
-            customer_base_url=self.opts.customer_base_url,
-            graphql_url=self.opts.graphql_url,
+            customer_base_url=self.options.customer_base_url,
+            graphql_url=self.options.graphql_url,
             user_agent=self.context.user_agent,
         )
         try:
@@ -191,7 +185,7 @@ class XfinityProvider(Provider):
             status=ex.status,
             html=ex.text,
             screenshot=None,
-            keep=self.opts.diagnostics_keep,
+            keep=self.options.diagnostics_keep,
         )
 
     # --- bot-block backoff ----------------------------------------------------------------
@@ -227,35 +221,35 @@ class XfinityProvider(Provider):
     # --- signing in ---------------------------------------------------------------------
 
     def _can_login_unattended(self) -> bool:
-        return bool(self.opts.headless_login and self.opts.username and self.opts.password)
+        return bool(self.options.headless_login and self.options.username and self.options.password)
 
     def _plan(self, mode: Literal["manual", "prompted", "unattended"]) -> LoginPlan:
         hosts = tuple(
             h
             for h in {
-                httpx.URL(self.opts.login_base_url).host,
-                httpx.URL(self.opts.customer_base_url).host,
-                httpx.URL(self.opts.graphql_url).host,
+                httpx.URL(self.options.login_base_url).host,
+                httpx.URL(self.options.customer_base_url).host,
+                httpx.URL(self.options.graphql_url).host,
             }
             if h
         )
         return LoginPlan(
             mode=mode,
             account=self.context.account,
-            start_url=self.opts.customer_base_url.rstrip("/") + "/",
-            customer_base_url=self.opts.customer_base_url,
+            start_url=self.options.customer_base_url.rstrip("/") + "/",
+            customer_base_url=self.options.customer_base_url,
             hosts=hosts,
-            browser_path=self.opts.browser_path,
+            browser_path=self.options.browser_path,
             diagnostics_dir=self.diagnostics_dir,
-            diagnostics_keep=self.opts.diagnostics_keep,
-            username=self.opts.username,
-            timeout_s=self.opts.login_timeout_s,
+            diagnostics_keep=self.options.diagnostics_keep,
+            username=self.options.username,
+            timeout_s=self.options.login_timeout_s,
         )
 
     async def _login_unattended(self) -> XfinitySession:
         plan = self._plan("unattended")
-        assert self.opts.password is not None
-        plan.password = self.opts.password.reveal()
+        assert self.options.password is not None
+        plan.password = self.options.password.reveal()
         try:
             session = await browser_login(plan)
         except BotBlocked as exc:
@@ -278,9 +272,9 @@ class XfinityProvider(Provider):
             headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
         plan = self._plan("prompted" if headless else "manual")
         plan.prompter = prompter
-        plan.username = username or self.opts.username
-        if self.opts.password is not None and plan.username == self.opts.username:
-            plan.password = self.opts.password.reveal()
+        plan.username = username or self.options.username
+        if self.options.password is not None and plan.username == self.options.username:
+            plan.password = self.options.password.reveal()
         if plan.mode == "manual":
             plan.timeout_s = max(plan.timeout_s, 600.0)
             prompter.tell("Sign in to Xfinity in the browser window (MFA and captchas included).")
@@ -293,7 +287,11 @@ class XfinityProvider(Provider):
         """Keep the Xfinity cookies of a file exported from the user's own browser."""
         hosts = [
             httpx.URL(u).host
-            for u in (self.opts.customer_base_url, self.opts.login_base_url, self.opts.graphql_url)
+            for u in (
+                self.options.customer_base_url,
+                self.options.login_base_url,
+                self.options.graphql_url,
+            )
         ]
         session = import_cookie_file(cookie_file, hosts=hosts)
         save_session(self.session_path, session)

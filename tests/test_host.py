@@ -151,3 +151,12 @@ async def test_real_loopback_read(data_dir: Path) -> None:
     assert before.bytes_recv <= values["lo:rx"] <= after.bytes_recv
     assert before.bytes_sent <= values["lo:tx"] <= after.bytes_sent
     assert snap.counters[0].epoch == str(int(psutil.boot_time()))
+
+
+def test_a_provider_refuses_another_providers_options(tmp_path: Path) -> None:
+    from capwatch.providers.vnstat import VnstatOptions
+
+    ctx = ProviderContext("a", ZoneInfo("UTC"), tmp_path)
+    with pytest.raises(TypeError, match="HostProvider takes HostOptions, not VnstatOptions"):
+        HostProvider(VnstatOptions(), ctx)  # type: ignore[arg-type]
+    assert HostProvider(HostOptions(), ctx).options == HostOptions()

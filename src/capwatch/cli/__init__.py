@@ -7,23 +7,11 @@ fast on a Raspberry Pi.
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Any
 
 import click
 
 from capwatch import __version__
-
-# Modules that libraries import although capwatch never uses them, and that a long-running
-# `capwatch serve` would otherwise carry for months (measured in BENCHMARKS.md):
-# - httpx._main: httpx's own command-line client, imported by httpx's package whenever rich and
-#   click are installed (they are, for capwatch's CLI); it pulls in rich and pygments, ~6 MiB.
-# - pydantic.v1: the legacy API, imported by FastAPI only to reject v1 models; ~1.7 MiB.
-# A None entry in sys.modules makes `import` raise ImportError, which both libraries catch and
-# fall back from (httpx to a stub `main`, FastAPI to "not a v1 model").
-UNUSED_MODULES = ("httpx._main", "pydantic.v1")
-for _name in UNUSED_MODULES:
-    sys.modules.setdefault(_name, None)  # type: ignore[arg-type]
 
 # name -> "module:attribute"; each module imports its heavy dependencies inside the command.
 COMMANDS: dict[str, str] = {

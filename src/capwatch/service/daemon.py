@@ -157,15 +157,18 @@ def _make_server(app: Any, host: str, port: int) -> Any:
 
 async def run(settings: Settings, *, on_ready: Callable[[str], None] | None = None) -> None:
     """Run the daemon until SIGTERM/SIGINT."""
+    from capwatch.service.footprint import skip_unused_modules, tune_allocator
+
+    skip_unused_modules()  # before the web stack (httpx, FastAPI) is imported
+    tune_allocator()  # before any thread starts
+
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from capwatch.exporters.base import load_exporters
-    from capwatch.service.allocator import tune_allocator
     from capwatch.store import open_store
     from capwatch.web.app import create_app
     from capwatch.web.history import warm_summary
 
-    tune_allocator()  # before any thread starts
     # A first start or an upgrade migrates in a child process: the daemon runs for months and
     # should not carry Alembic's ~10 MiB for it.
     store = open_store(settings.resolved_database_url(), isolate_migration=True)

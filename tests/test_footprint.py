@@ -1,16 +1,16 @@
-"""The daemon's glibc malloc settings: applied on glibc, the environment wins."""
+"""The daemon's process settings: unused modules kept out; glibc malloc tuned, env wins."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from capwatch.service.allocator import SETTINGS, tune_allocator
+from capwatch.service.footprint import SETTINGS, tune_allocator
 
 
 def test_applies_every_setting_in_a_fresh_process() -> None:
     code = (
-        "from capwatch.service.allocator import tune_allocator; print(sorted(tune_allocator({})))"
+        "from capwatch.service.footprint import tune_allocator; print(sorted(tune_allocator({})))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str(sorted(SETTINGS))
@@ -28,7 +28,7 @@ def test_freed_large_blocks_return_to_the_system() -> None:
     Without the settings glibc keeps all 30 MB here: its raised threshold puts the buffers on
     the heap, and the small blocks allocated after them stop the heap from shrinking."""
     code = """
-from capwatch.service.allocator import tune_allocator
+from capwatch.service.footprint import tune_allocator
 tune_allocator({})
 
 def rss():
@@ -46,3 +46,15 @@ print(peak - before > 25_000, rss() - before < 5_000)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True"]
+
+
+def test_unused_modules_are_marked_absent_unless_already_loaded() -> None:
+    code = (
+        "import sys, httpx\nfrom capwatch.service.footprint import skip_unused_modules\n"
+        "marked = skip_unused_modules()\n"
+        "print(marked, sys.modules['pydantic.v1'], sys.modules['httpx._main'] is not None)\n"
+        "try:\n    import pydantic.v1\nexcept ImportError:\n    print('ImportError')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # httpx (imported first) already has its CLI; pydantic.v1 is refused from then on
+    assert out.stdout.split("\n")[:2] == ["['pydantic.v1'] None True", "ImportError"]

@@ -1,12 +1,24 @@
-"""glibc malloc settings for the long-running daemon, so freed memory goes back to the system.
+"""What the long-running daemon does to its own process to stay small on a 512 MB board.
 
-By default glibc raises its mmap and trim thresholds every time a large block is freed, so the
-big transient buffers of a summary (SQLite's sorter and page cache, result rows) end up on the
-heap and stay resident after they are freed; and every thread that touches the store gets its
-own arena. :func:`tune_allocator` fixes both thresholds at 128 KiB and caps the arenas at two,
-as the ``MALLOC_*`` environment variables would (about 3 MiB less resident memory over a month
-of one-minute readings; BENCHMARKS.md). Anything the user set in the environment wins, and on
-other C libraries this does nothing.
+:func:`skip_unused_modules` keeps out two modules that libraries import although capwatch never
+uses them:
+
+* ``httpx._main``: httpx's own command-line client, imported by httpx's package whenever rich
+  and click are installed (they are, for capwatch's CLI); it pulls in rich and pygments, ~6 MiB.
+* ``pydantic.v1``: the legacy API, imported by FastAPI only to reject v1 models; ~1.7 MiB.
+
+A None entry in ``sys.modules`` makes their import raise ImportError, which both libraries catch
+and fall back from (httpx to a stub ``main``, FastAPI to "not a v1 model").
+
+:func:`tune_allocator` sets glibc's malloc so that freed memory goes back to the system. By
+default glibc raises its mmap and trim thresholds every time a large block is freed, so the big
+transient buffers of a summary (SQLite's sorter and page cache, result rows) end up on the heap
+and stay resident after they are freed; and every thread that touches the store gets its own
+arena. It fixes both thresholds at 128 KiB and caps the arenas at two, as the ``MALLOC_*``
+environment variables would. Anything the user set in the environment wins, and on other C
+libraries it does nothing.
+
+Figures for both are in BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -20,6 +32,8 @@ from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
 
+UNUSED_MODULES = ("httpx._main", "pydantic.v1")
+
 # mallopt() parameter numbers from glibc's <malloc.h>
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
@@ -31,6 +45,14 @@ SETTINGS: dict[str, tuple[int, int, str]] = {
     "M_MMAP_THRESHOLD": (M_MMAP_THRESHOLD, 128 * 1024, "MALLOC_MMAP_THRESHOLD_"),
     "M_TRIM_THRESHOLD": (M_TRIM_THRESHOLD, 128 * 1024, "MALLOC_TRIM_THRESHOLD_"),
 }
+
+
+def skip_unused_modules() -> list[str]:
+    """Mark :data:`UNUSED_MODULES` absent (unless already imported); return those marked."""
+    marked = [name for name in UNUSED_MODULES if name not in sys.modules]
+    for name in marked:
+        sys.modules[name] = None  # type: ignore[assignment]
+    return marked
 
 
 def tune_allocator(env: Mapping[str, str] | None = None) -> dict[str, int]:

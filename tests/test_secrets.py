@@ -215,3 +215,20 @@ def test_setup_logging_replaces_its_handler(secrets_root_logger: logging.Logger)
     assert len(ours) == 1 and secrets_root_logger.level == logging.DEBUG
     with pytest.raises(ValueError, match="unknown log level"):
         setup_logging("text", "LOUD")
+
+
+def test_scheduler_chatter_is_hidden_below_debug(secrets_root_logger: logging.Logger) -> None:
+    buf = io.StringIO()
+    setup_logging("text", "INFO", stream=buf)
+    jobs = logging.getLogger("apscheduler.executors.default")
+    jobs.info('Running job "Daemon.poll_job"')
+    jobs.warning("Run time of job was missed")
+    logging.getLogger("capwatch.service.daemon").info("polled home")
+    lines = buf.getvalue().splitlines()
+    assert [line.split(" ", 1)[1] for line in lines] == [
+        "WARNING apscheduler.executors.default: Run time of job was missed",
+        "INFO capwatch.service.daemon: polled home",
+    ]
+    setup_logging("text", "DEBUG", stream=buf)  # -vv shows everything
+    jobs.info("Job executed successfully")
+    assert buf.getvalue().splitlines()[-1].endswith("Job executed successfully")

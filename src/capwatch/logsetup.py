@@ -88,6 +88,12 @@ class TextFormatter(logging.Formatter):
         return redact(line)
 
 
+# Libraries that narrate routine work at INFO: APScheduler logs every job run, about 300 lines an
+# hour from the daemon, which on a Pi ends up in the journal on the SD card. Below DEBUG they
+# show warnings and errors only; -vv shows everything.
+CHATTY_LOGGERS = ("apscheduler",)
+
+
 def setup_logging(
     fmt: Literal["text", "json"] = "text",
     level: str | int = "INFO",
@@ -110,3 +116,5 @@ def setup_logging(
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     root.setLevel(lvl)
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING if lvl > logging.DEBUG else logging.NOTSET)

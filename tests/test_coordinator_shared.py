@@ -51,3 +51,29 @@ async def test_two_instances_never_poll_one_account_at_once(
     finally:
         for s in stores:
             s.close()
+
+
+async def test_polls_of_one_account_in_one_process_take_turns(
+    slow_meter: tuple[str, meter.MeterState], tmp_path: Path
+) -> None:
+    """A "Poll now" during a scheduled poll waits for it and polls instead of being skipped."""
+    url, state = slow_meter
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n'
+        '[[accounts]]\nname = "isp"\nprovider = "http_json"\ncap = "provider"\n'
+        f"[accounts.options]\n{meter.provider_options(url)}"
+    )
+    settings = load_settings(config)
+    store = open_store(settings.resolved_database_url())
+    try:
+        coordinator = Coordinator(settings, store, retry_wait_s=0.01)
+        state.faults.append("timeout")  # the first answer is slow, so the polls overlap
+        results = await asyncio.gather(
+            coordinator.poll_account("isp"), coordinator.poll_account("isp", force=True)
+        )
+        assert [(r.ok, r.stored, r.skipped) for r in results] == [(True, True, False)] * 2
+        assert state.requests == 2
+        assert len(store.readings("isp")) == 2
+    finally:
+        store.close()

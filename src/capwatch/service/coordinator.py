@@ -95,6 +95,7 @@ class Coordinator:
     _backoff: dict[str, _Backoff] = field(default_factory=dict)
     _export_tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _tls: ssl.SSLContext | None = None
+    _polling: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     def runtime(self, name: str) -> AccountRuntime:
         """The provider instance and cycle rule of an account (built once)."""
@@ -134,12 +135,15 @@ class Coordinator:
                 message=f"waiting for `capwatch login {rt.account.provider} --account {name}`",
                 skipped=True,
             )
-        with self.store.account_lock(name) as taken:
-            if not taken:
-                return PollResult(
-                    name, PollOutcome.OK, message="polled by another instance", skipped=True
-                )
-            return await self._poll_locked(rt, force=force)
+        # Polls of one account in this process (the schedule, "Poll now") take turns; the
+        # store's lock then keeps other capwatch instances on the same store out.
+        async with self._polling.setdefault(name, asyncio.Lock()):
+            with self.store.account_lock(name) as taken:
+                if not taken:
+                    return PollResult(
+                        name, PollOutcome.OK, message="polled by another instance", skipped=True
+                    )
+                return await self._poll_locked(rt, force=force)
 
     async def _poll_locked(self, rt: AccountRuntime, *, force: bool) -> PollResult:
         name = rt.account.name

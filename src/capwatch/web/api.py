@@ -208,8 +208,7 @@ def _poll_route(router: APIRouter) -> None:
         coordinator = request.app.state.coordinator
         if coordinator is None:
             raise HTTPException(status_code=503, detail="polling is not running in this process")
-        async with request.app.state.poll_lock:
-            result = await coordinator.poll_account(name, force=True)
+        result = await coordinator.poll_account(name, force=True)  # waits for a poll in flight
         await asyncio.sleep(0)
         return {
             "account": name,

@@ -7,7 +7,6 @@ validation; when auth is configured every route but ``/healthz`` requires it.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import functools
 import hmac
@@ -73,7 +72,6 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.coordinator = coordinator
-    app.state.poll_lock = asyncio.Lock()
     app.state.summary_cache = SummaryCache()
 
     if _auth_configured(settings):

@@ -27,7 +27,8 @@ from capwatch.providers.aussie import (
     choose_service,
     parse_usage,
 )
-from capwatch.providers.base import Prompter, ProviderContext
+from capwatch.providers.base import ProviderContext
+from tests.fixtures.common import ScriptedPrompter
 from tests.fixtures.isp import isp_payload
 
 MB = 10**6
@@ -234,23 +235,6 @@ async def test_unlimited_and_raw_has_no_secrets(
     assert PASSWORD not in dumped and "fake-session" not in dumped and "usedMb" in dumped
 
 
-class _ScriptedPrompter(Prompter):
-    def __init__(self, answers: dict[str, str]) -> None:
-        self.answers = answers
-        self.asked: list[tuple[str, bool]] = []
-        self.told: list[str] = []
-
-    def ask(self, label: str, *, secret: bool = False) -> str:
-        self.asked.append((label, secret))
-        for key, value in self.answers.items():
-            if key.lower() in label.lower():
-                return value
-        raise AssertionError(f"unexpected question {label!r}")
-
-    def tell(self, message: str) -> None:
-        self.told.append(message)
-
-
 async def test_interactive_login_with_mfa(
     aussie_fake: tuple[str, Any], isp_context: ProviderContext, isp_client: httpx.AsyncClient
 ) -> None:
@@ -260,7 +244,7 @@ async def test_interactive_login_with_mfa(
     provider = AussieProvider(
         AussieOptions.model_validate({"auth_base_url": url, "api_base_url": url}), isp_context
     )
-    prompter = _ScriptedPrompter(
+    prompter = ScriptedPrompter(
         {"username": "fake@example.com", "password": PASSWORD, "code": "123456"}
     )
     await provider.interactive_login(isp_client, prompter)
@@ -279,7 +263,7 @@ async def test_interactive_login_wrong_code(
     url, state = aussie_fake
     state.mode = "mfa"
     provider = _provider(url, isp_context, mfa_method="email")
-    prompter = _ScriptedPrompter({"code": "000000"})
+    prompter = ScriptedPrompter({"code": "000000"})
     with pytest.raises(WrongPassword, match="one-time code"):
         await provider.interactive_login(isp_client, prompter)
     assert state.mfa_sent == ["email"]

@@ -15,7 +15,7 @@ from capwatch.errors import BotBlocked, MfaRequired, RateLimited, WrongPassword
 from capwatch.providers.xfinity import XfinityProvider
 from capwatch.providers.xfinity.pages import SecurityCheck
 from tests.fakes.xfinity import SESSION_COOKIE, FakeXfinityState
-from tests.fixtures.xfinity import ScriptedPrompter
+from tests.fixtures.common import ScriptedPrompter
 
 pytestmark = pytest.mark.browser
 GB = 10**9

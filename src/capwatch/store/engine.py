@@ -99,18 +99,42 @@ def make_engine(url: URL) -> Engine:
         ) from exc
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_file(url: URL) -> tuple[URL, Path | None, bool]:
+    """The URL to connect with, the database file (None in memory) and whether to create it.
+
+    ``sqlite:///file:/path?mode=ro`` is an SQLite URI filename: it is always opened as one
+    (``uri=true``), so that ``file:`` never becomes a relative directory, and a read-only or
+    existing-only mode never creates the file.
+    """
     database = url.database or ""
-    memory = database in ("", ":memory:") or database.startswith("file::memory:")
-    if not memory:
+    if database in ("", ":memory:"):
+        return url, None, False
+    if not database.startswith("file:"):
         path = Path(database).expanduser()
+        return url.set(database=str(path)), path, True
+    from urllib.parse import unquote, urlsplit
+
+    mode = str(url.query.get("mode", "rwc"))
+    if mode == "memory" or database.startswith("file::memory:"):
+        return url.update_query_dict({"uri": "true"}), None, False
+    path = Path(unquote(urlsplit(database).path)).expanduser()
+    if not path.is_absolute():
+        raise StoreError(
+            f"store url {display_url(url)}: an SQLite file: URI needs an absolute path"
+        )
+    return url.update_query_dict({"uri": "true"}), path, mode == "rwc"
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    url, path, create = _sqlite_file(url)
+    memory = path is None
+    if path is not None and create:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(FileExistsError):  # private from birth: usage is personal
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         except OSError as exc:
             raise StoreError(f"cannot create {display_url(url)}: {exc.strerror}") from exc
-        url = url.set(database=str(path))
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 10}}
     if memory:
         kwargs["poolclass"] = StaticPool

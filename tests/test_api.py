@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from capwatch.api import Capwatch
 from capwatch.models import AccountStatus, PollOutcome
 from tests.fakes import meter
 from tests.fakes._server import serve
+from tests.fixtures.common import FakeClock
+
+MID_CYCLE = datetime(2026, 11, 18, 12, tzinfo=UTC)  # far enough into a cycle for a forecast
 
 
 def test_poll_status_history(tmp_path: Path) -> None:
-    state = meter.MeterState(used_bytes=400 * 10**9, step_bytes=10**9)
+    clock = FakeClock(MID_CYCLE)
+    state = meter.MeterState(used_bytes=400 * 10**9, step_bytes=10**9, clock=clock)
     with serve(meter.build(state)) as url:
         config = tmp_path / "capwatch.toml"
         config.write_text(
@@ -19,7 +24,7 @@ def test_poll_status_history(tmp_path: Path) -> None:
             f'provider = "http_json"\ncap = "provider"\n[accounts.options]\n'
             f"{meter.provider_options(url)}"
         )
-        with Capwatch.from_config(config) as cw:
+        with Capwatch.from_config(config, clock=clock) as cw:
             results = cw.poll()
             assert [r.outcome for r in results] == [PollOutcome.OK]
             assert results[0].reading is not None

@@ -41,6 +41,8 @@ EXPECTED = {
     "pace": 0.92,
     "overage_cost": 0.0,
     "last_success": 1_794_743_700,
+    "last_reading": 1_794_744_000,
+    "awaiting_figure": 0.0,
     "consecutive_failures": 0,
 }
 UNKNOWN_WHEN_NEW = {
@@ -55,6 +57,7 @@ UNKNOWN_WHEN_NEW = {
     "pace",
     "overage_cost",
     "last_success",
+    "last_reading",
 }
 
 
@@ -98,10 +101,15 @@ def test_helpers_skip_unknowns():
     assert {m.key for m, _ in numeric_values(make_unknown_summary())} == {
         "days_left",
         "consecutive_failures",
+        "awaiting_figure",
     }
     assert text_values(make_summary(status=AccountStatus.AUTH_REQUIRED)) == [
-        (TEXT_METRICS[0], "auth-required")
+        (TEXT_METRICS[0], "auth-required"),
+        (TEXT_METRICS[1], ""),
     ]
+    waiting = make_summary(note="new cycle: waiting for the ISP's first figure")
+    assert dict((m.key, v) for m, v in text_values(waiting))["note"] == waiting.note
+    assert dict((m.key, v) for m, v in numeric_values(waiting))["awaiting_figure"] == 1.0
     assert device_values(DeviceUsage("x", 5))[0][1] == 5.0
 
 

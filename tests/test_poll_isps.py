@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from capwatch.cli import cli
+from tests.fixtures.common import FakeClock
+
+NOW = datetime(2026, 11, 23, 15, tzinfo=UTC)  # the instant the fakes' recorded payloads fit
 
 CASES: dict[str, tuple[str, str, str]] = {
     # provider: (fake fixture, options template, secret)
@@ -54,12 +58,13 @@ def test_poll_against_fake_isp(
         f"[accounts.options]\n{options.replace('URL', url)}"
     )
     runner = CliRunner()
-    result = runner.invoke(cli, ["--config", str(config), "poll", "--json"], obj={})
+    clock = FakeClock(NOW)
+    result = runner.invoke(cli, ["--config", str(config), "poll", "--json"], obj={"clock": clock})
     assert result.exit_code == 0, result.output + result.stderr
     out: list[dict[str, Any]] = json.loads(result.stdout)
     assert out[0]["outcome"] == "ok" and out[0]["stored"] is True
     assert out[0]["reading"]["used_bytes"] > 0
-    status = runner.invoke(cli, ["--config", str(config), "status", "--json"], obj={})
+    status = runner.invoke(cli, ["--config", str(config), "status", "--json"], obj={"clock": clock})
     summary = json.loads(status.stdout)[0]
     assert summary["used_bytes"] == out[0]["reading"]["used_bytes"]
     # the secret is nowhere: output, database, session files

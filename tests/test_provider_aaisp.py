@@ -220,16 +220,18 @@ async def test_fetch_error_modes(
         assert isinstance(info.value, AuthRequired)
 
 
-async def test_fetch_unlimited_is_a_clear_error(
+async def test_fetch_unlimited_is_an_unlimited_snapshot(
     aaisp_fake: tuple[str, Any], isp_context: ProviderContext, isp_client: httpx.AsyncClient
 ) -> None:
-    """A line without quota has no usage in CHAOS: fetch says so instead of inventing zero."""
+    """A line without quota (quota_monthly 0) has no usage in CHAOS: an unlimited snapshot
+    without a figure, never an invented zero and never an error (issue 14)."""
     url, state = aaisp_fake
     state.mode = "unlimited"
-    with pytest.raises(BadResponse, match="no usage for a line without quota") as info:
-        await _provider(url, isp_context).fetch(isp_client)
-    assert "fake-aa-password" not in json.dumps(info.value.payload)
-    assert "32891" in json.dumps(info.value.payload)
+    snap = await _provider(url, isp_context).fetch(isp_client)
+    assert snap.unlimited is True
+    assert snap.used_bytes is None and snap.cap_bytes is None
+    assert "fake-aa-password" not in json.dumps(snap.raw)
+    assert "32891" in json.dumps(snap.raw)
 
 
 async def test_fetch_raw_has_no_secret(

@@ -14,17 +14,20 @@ from capwatch.models import AlertEvent, Cycle
 from capwatch.notify.reports import build_alert, build_monthly, build_weekly, current_view
 from capwatch.notify.schedule import due_reports, last_fire, weekly_key
 from capwatch.notify.templates import inline_preview
+from tests.fixtures.common import FakeClock
 from tests.fixtures.smtp import NotifyEnv
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 
 CHICAGO = ZoneInfo("America/Chicago")
+NOW = datetime(2026, 11, 19, 13, tzinfo=CHICAGO)  # the seeded store's "now": November open
 
 
 def _cli(env: NotifyEnv, *args: str) -> object:
     from capwatch.cli import cli
 
-    return CliRunner().invoke(cli, ["--config", str(env.config_path), *args], obj={})
+    obj = {"clock": FakeClock(NOW)}
+    return CliRunner().invoke(cli, ["--config", str(env.config_path), *args], obj=obj)
 
 
 def test_weekly_numbers(notify_env: NotifyEnv) -> None:

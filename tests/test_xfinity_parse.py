@@ -87,7 +87,22 @@ CASES: list[tuple[str, str, int, datetime, dict[str, Any] | type[Exception]]] = 
         MID_APRIL,
         {"used_bytes": 42_500_000_000, "cap_bytes": None, "unlimited": False, "devices_len": 0},
     ),
-    ("json_rollover.json", "json", 200, datetime(2024, 5, 1, 12, 0, tzinfo=UTC), BadResponse),
+    # May 1st with April the newest month: April's final figure, not a failed poll (issue 14).
+    (
+        "json_rollover.json",
+        "json",
+        200,
+        datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
+        {
+            "used_bytes": 1190 * 10**9,
+            "cap_bytes": 1229 * 10**9,
+            "cycle_start": datetime(2024, 4, 1, 4, tzinfo=UTC),
+            "cycle_end": datetime(2024, 5, 1, 4, tzinfo=UTC),
+            "history_len": 1,
+        },
+    ),
+    # A month missing before the newest one is still an error.
+    ("json_rollover.json", "json", 200, datetime(2024, 2, 10, 12, 0, tzinfo=UTC), BadResponse),
     ("json_all_null.json", "json", 200, MID_APRIL, BadResponse),
     ("json_bad_date.json", "json", 200, MID_APRIL, BadResponse),
     ("json_empty_months.json", "json", 200, MID_APRIL, BadResponse),

@@ -16,6 +16,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -31,18 +33,27 @@ if TYPE_CHECKING:
 class Capwatch:
     """A configured capwatch: poll accounts, read their status and history."""
 
-    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         from capwatch.store import open_store
 
+        self.clock = clock
         self.settings = settings
         self.store = store if store is not None else open_store(settings.resolved_database_url())
 
     @classmethod
-    def from_config(cls, path: str | Path | None = None) -> Capwatch:
+    def from_config(
+        cls, path: str | Path | None = None, *, clock: Callable[[], datetime] = utcnow
+    ) -> Capwatch:
         """Load a config file (None: CAPWATCH_CONFIG, the default file, or embedded defaults)."""
         from capwatch.config import load_settings
 
-        return cls(load_settings(Path(path).expanduser() if path else None))
+        return cls(load_settings(Path(path).expanduser() if path else None), clock=clock)
 
     def _names(self, account: str | None) -> list[str]:
         if account is not None:
@@ -53,7 +64,7 @@ class Capwatch:
         """Poll one account (or every enabled one) now and store the readings."""
         from capwatch.service.coordinator import Coordinator
 
-        coordinator = Coordinator(self.settings, self.store)
+        coordinator = Coordinator(self.settings, self.store, clock=self.clock)
 
         async def run() -> list[PollResult]:
             results = [await coordinator.poll_account(n, force=True) for n in self._names(account)]
@@ -66,14 +77,17 @@ class Capwatch:
         """Used, cap, forecast, allowance and health of each account as of now."""
         from capwatch.service.views import account_summary
 
-        now = utcnow()
+        now = self.clock()
         return [account_summary(self.settings, self.store, n, now) for n in self._names(account)]
 
     def history(self, account: str | None = None, cycles: int = 12) -> list[CycleRecord]:
-        """Cycle totals, newest first (of one account, or of every account in turn)."""
+        """Cycle totals, newest first, each with its end (of one account, or of each in turn)."""
+        from capwatch.service.views import closed_cycles
+
+        now = self.clock()
         out: list[CycleRecord] = []
         for name in self._names(account):
-            out.extend(self.store.cycles(name, limit=cycles))
+            out.extend(closed_cycles(self.settings, self.store, name, now, limit=cycles))
         return out
 
     def readings(self, account: str) -> list[Reading]:

@@ -177,6 +177,19 @@ class Forecast:
     method: str = ""
 
 
+def fresh_since(
+    last_reading_at: datetime | None, last_success_at: datetime | None, waiting: bool
+) -> datetime | None:
+    """When an account's numbers were last confirmed: its newest reading, or, while a new cycle
+    waits for the source's first figure, the last successful poll (which found none yet: the
+    figure it has is still the newest there is, so it is not stale).
+    """
+    newer = last_reading_at is None or (last_success_at or last_reading_at) > last_reading_at
+    if waiting and last_success_at is not None and newer:
+        return last_success_at
+    return last_reading_at
+
+
 @dataclass(frozen=True, slots=True)
 class CycleSummary:
     """The numbers people act on, for one account at one instant.
@@ -201,6 +214,15 @@ class CycleSummary:
     consecutive_failures: int = 0
     last_success_at: datetime | None = None
     provider: str | None = None
+    unlimited: bool = False
+    """The plan has no cap (``cap_bytes`` None without this means the cap is not known yet)."""
+    note: str | None = None
+    """A plain line on the account's state, e.g. "new cycle: waiting for the ISP's first figure"."""
+
+    @property
+    def fresh_at(self) -> datetime | None:
+        """When the numbers were last confirmed (see :func:`fresh_since`); for staleness."""
+        return fresh_since(self.last_reading_at, self.last_success_at, self.note is not None)
 
     @property
     def remaining_bytes(self) -> int | None:

@@ -103,6 +103,13 @@ def format_bytes(n: int | None, unit: str = "auto", digits: int = 1) -> str:
     return f"{n / _UNITS[key]:.{digits}f} {canonical}"
 
 
+def format_cap(cap_bytes: int | None, unlimited: bool) -> str:
+    """The cap for people: its size, "unlimited" for a plan without one, else "unknown"."""
+    if cap_bytes:
+        return format_bytes(cap_bytes)
+    return "unlimited" if unlimited else "unknown"
+
+
 def parse_duration(value: str | int | float) -> float:
     """Parse ``"5m"``, ``"1h30m"``, ``"90s"``, ``"1d"`` or seconds into float seconds."""
     if isinstance(value, bool):

@@ -24,7 +24,7 @@ import socket
 import struct
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -67,13 +67,16 @@ class MeterState:
     requests: int = 0
     served: list[dict[str, Any]] = field(default_factory=list)
     last: dict[str, Any] | None = None
-    cycle_start: datetime = field(default_factory=lambda: datetime.now(UTC))
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    cycle_start: datetime | None = None
     answers: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+        if self.cycle_start is None:
+            self.cycle_start = self.clock()
 
     def next_fault(self) -> str | None:
         """The fault for this request, if any."""
@@ -89,7 +92,7 @@ class MeterState:
         return body
 
     def _stamp(self) -> str:
-        return datetime.now(UTC).isoformat(timespec="microseconds")
+        return self.clock().isoformat(timespec="microseconds")
 
     def good(self) -> dict[str, Any]:
         """A fresh, correct answer (usage grows by step each time)."""
@@ -134,7 +137,7 @@ async def _usage(request: Request) -> Response:
         body["observed_at"] = state._stamp()
         return JSONResponse(state.answer(body))
     if fault == "rollover":
-        state.cycle_start = datetime.now(UTC)
+        state.cycle_start = state.clock()
         state.used_bytes = 0
         body = state.good()
         state.served.append(body)

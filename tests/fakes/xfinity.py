@@ -21,8 +21,9 @@ import calendar
 import html
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -56,6 +57,9 @@ class FakeXfinityState:
     tz: str = "America/New_York"
     home_gb: float = 585.0
     cap_gb: int = 1229
+    policy: str = "limited"  # "unlimited": a plan without a cap that still meters
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    publish_lag_days: int = 0  # the new month appears this many days after it starts
     sessions: dict[str, bool] = field(default_factory=dict)  # cookie -> remember-me
     tokens: set[str] = field(default_factory=set)
     logins: dict[str, bool] = field(default_factory=dict)  # login cookie -> rm
@@ -68,8 +72,10 @@ class FakeXfinityState:
         self.tokens.clear()
 
     def months(self, today: date | None = None) -> list[tuple[date, date, float]]:
-        """Two months: last month (full) and the current one, oldest first."""
-        today = today or datetime.now(ZoneInfo(self.tz)).date()
+        """Two months: last month (full) and the current one, oldest first (as of the clock,
+        less ``publish_lag_days``: right after a rollover the newest is the closed month)."""
+        lagged = self.clock() - timedelta(days=self.publish_lag_days)
+        today = today or lagged.astimezone(ZoneInfo(self.tz)).date()
         start = today.replace(day=1)
         end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
         prev_end = date.fromordinal(start.toordinal() - 1)
@@ -103,7 +109,7 @@ def usage_json(state: FakeXfinityState) -> dict[str, Any]:
                 "additionalUnitsPerBlock": 50,
                 "overageCharges": 0,
                 "maximumOverageCharge": 100,
-                "policy": "limited",
+                "policy": state.policy,
             }
         )
     return {
@@ -121,7 +127,7 @@ def usage_graphql(state: FakeXfinityState) -> dict[str, Any]:
     """The GraphQL answer for the same months, newest first, caps in TB."""
     monthly = [
         {
-            "policy": "limited",
+            "policy": state.policy,
             "month": start.month,
             "year": start.year,
             "startDate": start.isoformat(),

@@ -131,9 +131,10 @@ def _allowance(s: CycleSummary, cfg: AlertSettingsLike) -> list[Condition]:
 
 
 def _stale(s: CycleSummary, cfg: AlertSettingsLike) -> list[Condition]:
-    if s.last_reading_at is None:
+    fresh = s.fresh_at
+    if fresh is None:
         return []
-    hours = (s.as_of - s.last_reading_at).total_seconds() / 3600
+    hours = (s.as_of - fresh).total_seconds() / 3600
     msg = f"{s.account}: no fresh reading for {hours:.0f} hours (limit {cfg.stale_hours:g})"
     back = f"{s.account}: readings are fresh again"
     clear = hours < cfg.stale_hours

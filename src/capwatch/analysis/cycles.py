@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from capwatch.models import Cycle, as_utc
 
-__all__ = ["CycleRule", "cycle_from_dates", "local_midnight"]
+__all__ = ["CycleRule", "cycle_from_dates", "local_midnight", "next_cycle", "span_of"]
 
 _ONE_SECOND = timedelta(seconds=1)
 
@@ -133,6 +133,37 @@ class CycleRule:
         first = as_utc(cycle.start).astimezone(self.timezone).date()
         stop = as_utc(cycle.end).astimezone(self.timezone).date()
         return [first + timedelta(days=i) for i in range((stop - first).days)]
+
+
+def span_of(rule: CycleRule, start: datetime, end: datetime | None) -> Cycle:
+    """The span of a stored cycle starting at ``start``: its recorded ``end`` when known, else
+    the configured rule's cycle (when ``start`` is one of its boundaries), else a month from
+    ``start``'s local day (an ISP's own billing day).
+    """
+    start = as_utc(start)
+    if end is not None and as_utc(end) > start:
+        return Cycle(start, as_utc(end))
+    calendar = rule.cycle_at(start)
+    if calendar.start == start:
+        return calendar
+    return CycleRule(start.astimezone(rule.timezone).day, rule.timezone).cycle_at(start)
+
+
+def next_cycle(rule: CycleRule, cycle: Cycle) -> Cycle:
+    """The cycle after ``cycle``: the rule's, a month on from an ISP's billing day, or a cycle
+    of the same length (mobile plans' 28 days).
+    """
+    if rule.cycle_at(cycle.start) == cycle:
+        return rule.following(cycle)
+    zone = rule.timezone
+    monthly = CycleRule(as_utc(cycle.start).astimezone(zone).day, zone)
+    if monthly.cycle_at(cycle.start) == cycle:
+        return monthly.following(cycle)
+    first, stop = as_utc(cycle.start).astimezone(zone), as_utc(cycle.end).astimezone(zone)
+    if first.time() == stop.time() == time():
+        days = (stop.date() - first.date()).days
+        return Cycle(cycle.end, local_midnight(stop.date() + timedelta(days=days), zone))
+    return Cycle(cycle.end, cycle.end + (cycle.end - cycle.start))
 
 
 def cycle_from_dates(start: date, end_inclusive: date, tz: tzinfo) -> Cycle:

@@ -50,11 +50,16 @@ def summarize(
     overage: Any = None,
     tz: tzinfo | None = None,
     provider: str | None = None,
+    unlimited: bool | None = None,
+    previous: Reading | None = None,
+    note: str | None = None,
 ) -> CycleSummary:
     """Used, forecast, allowance, pace and overage of ``account`` in ``cycle`` as of ``now``.
 
-    ``cap_bytes`` None falls back to the newest reading's cap (None again means unlimited);
-    ``overage`` is an :class:`Overage`, :class:`OverageTerms` or settings-like object.
+    ``cap_bytes`` None falls back to the newest reading's cap (None again means unlimited,
+    unless ``unlimited`` says otherwise); ``previous`` is the newest reading of an earlier cycle,
+    whose time is the last reading's while this cycle has none; ``overage`` is an
+    :class:`Overage`, :class:`OverageTerms` or settings-like object.
     """
     now = as_utc(now)
     zone = tz or UTC
@@ -65,6 +70,7 @@ def summarize(
     used = max((u for _, u in samples), default=None)
     fc = _forecast(samples, cycle, cap, history, now, zone)
     projected = fc.expected_bytes if fc is not None else used
+    last = newest or previous
     return CycleSummary(
         account=account,
         cycle=cycle,
@@ -76,10 +82,12 @@ def summarize(
         days_left=days_left(now, cycle),
         pace=pace(used, cap, now, cycle) if used is not None else None,
         overage_cost=overage_cost(projected, cap, overage) if projected is not None else None,
-        last_reading_at=newest.observed_at if newest else None,
+        last_reading_at=last.observed_at if last is not None else None,
         status=status,
         last_error=last_error,
         consecutive_failures=consecutive_failures,
         last_success_at=last_success_at,
         provider=provider,
+        unlimited=(cap is None and newest is not None) if unlimited is None else unlimited,
+        note=note,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -87,14 +87,6 @@ def alarm_percent_of(account: Any) -> float:
     return max(under) if under else 90.0
 
 
-def guess_cycle_end(start: datetime, zone: str) -> datetime:
-    """One calendar month after ``start`` in local time, for a cycle the store left open."""
-    local = start.astimezone(ZoneInfo(zone))
-    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
-    day = min(local.day, 28)
-    return local.replace(year=year, month=month, day=day).astimezone(UTC)
-
-
 def daily_increments(
     rows: Sequence[tuple[date, int]], start_bytes: int = 0
 ) -> tuple[tuple[date, int], ...]:
@@ -125,13 +117,11 @@ def naive_forecast(data: ChartData, now: datetime) -> Forecast | None:
     )
 
 
-def cycle_end_for(start: datetime, zone: str, start_day: int | None) -> datetime:
-    """End of the cycle starting at ``start`` under the account's cycle rule."""
-    try:
-        from capwatch.analysis.cycles import CycleRule
-    except ImportError:  # pragma: no cover - analysis ships with capwatch
-        return guess_cycle_end(start, zone)
-    return CycleRule(start_day, ZoneInfo(zone)).cycle_at(start).end
+def cycle_span(start: datetime, end: datetime | None, zone: str, start_day: int | None) -> Cycle:
+    """The span of a stored cycle under the account's rule (see ``analysis.cycles.span_of``)."""
+    from capwatch.analysis.cycles import CycleRule, span_of
+
+    return span_of(CycleRule(start_day, ZoneInfo(zone)), start, end)
 
 
 def pick_cycle(records: Sequence[CycleRecord], month: str | None, zone: str) -> CycleRecord:
@@ -168,8 +158,7 @@ def build_chart_data(
     """
     now = now or utcnow()
     rec = pick_cycle(store.cycles(account), month, zone)
-    end = rec.cycle_end or cycle_end_for(rec.cycle_start, zone, start_day)
-    cycle = Cycle(rec.cycle_start, end)
+    cycle = cycle_span(rec.cycle_start, rec.cycle_end, zone, start_day)
     readings = [
         r
         for r in store.readings(account, cycle_start=rec.cycle_start, every=CYCLE_RESOLUTION)

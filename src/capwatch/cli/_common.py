@@ -12,6 +12,8 @@ import click
 from capwatch.errors import CapwatchError, ProviderError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from capwatch.config import Settings
     from capwatch.store.api import Store
 
@@ -60,6 +62,15 @@ def load(ctx: click.Context) -> Settings:
         obj["settings"] = settings
     settings_obj: Settings = obj["settings"]
     return settings_obj
+
+
+def clock(ctx: click.Context) -> Callable[[], datetime]:
+    """The command's "now": the wall clock, or the one a caller put in ``obj["clock"]`` (tests)."""
+    from capwatch.models import utcnow
+
+    obj: dict[str, Any] = ctx.find_root().obj or {}
+    chosen: Callable[[], datetime] = obj.get("clock") or utcnow
+    return chosen
 
 
 def store_for(settings: Settings) -> Store:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from capwatch.cli._common import fail, handle_errors, load, store_for
+from capwatch.cli._common import clock, fail, handle_errors, load, store_for
 
 if TYPE_CHECKING:
     from capwatch.charts.render import Format
@@ -71,7 +71,7 @@ def chart(
                 records, fmt, zone=zone, dark=dark, title=f"{name}: usage by cycle"
             )
         else:
-            cdata = chart_for_account(settings, store, name, month=month)
+            cdata = chart_for_account(settings, store, name, month=month, now=clock(ctx)())
             data = render_cycle(cdata, fmt, dark=dark)
     finally:
         store.close()

@@ -11,6 +11,9 @@ import click
 
 from capwatch.cli._common import console, handle_errors, load
 
+LOCAL_METERS = frozenset({"host", "snmp", "vnstat"})
+"""Providers that count traffic themselves (they need no ISP meter)."""
+
 
 @dataclass(frozen=True)
 class Check:
@@ -105,8 +108,26 @@ def store_checks(settings: Any) -> Iterator[Check]:
     try:
         result = store.integrity_check()
         yield Check("store", result == "ok", f"{store.url_display}: integrity {result}")
+        yield from meter_checks(settings, store)
     finally:
         store.close()
+
+
+def meter_checks(settings: Any, store: Any) -> Iterator[Check]:
+    """An unlimited plan whose ISP keeps no meter: suggest a local meter account."""
+    from capwatch.service.views import keeps_no_meter
+
+    if any(a.enabled and a.provider in LOCAL_METERS for a in settings.accounts):
+        return
+    for account in settings.accounts:
+        if account.enabled and keeps_no_meter(store, account.name):
+            yield Check(
+                f"account {account.name}",
+                True,
+                "unlimited plan without an ISP meter: add an account with a local meter "
+                "(provider snmp or vnstat on the router, or host on this machine) to see usage",
+                True,
+            )
 
 
 def provider_checks(settings: Any) -> Iterator[Check]:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from capwatch.cli._common import account_names, console, emit_json, handle_errors, load, store_for
+from capwatch.cli._common import (
+    account_names,
+    clock,
+    console,
+    emit_json,
+    handle_errors,
+    load,
+    store_for,
+)
 
 
 @click.command()
@@ -14,34 +22,45 @@ from capwatch.cli._common import account_names, console, emit_json, handle_error
 @click.pass_context
 @handle_errors
 def history(ctx: click.Context, account: str | None, cycles: int, as_json: bool) -> None:
-    """Show the usage of earlier cycles, newest first."""
+    """Show the usage of each cycle, newest first, the one in progress marked."""
+    from datetime import timedelta
+
     from rich.table import Table
 
     from capwatch.service.serialize import cycle_to_dict
+    from capwatch.service.views import closed_cycles
     from capwatch.units import format_bytes as fb
 
     settings = load(ctx)
+    now = clock(ctx)()
     store = store_for(settings)
     try:
         names = account_names(settings, account)
-        records = {n: store.cycles(n, limit=cycles) for n in names}
+        records = {n: closed_cycles(settings, store, n, now, limit=cycles) for n in names}
     finally:
         store.close()
     if as_json:
-        emit_json({n: [cycle_to_dict(c) for c in rs] for n, rs in records.items()})
+        emit_json({n: [cycle_to_dict(c, now) for c in rs] for n, rs in records.items()})
         return
     con = console()
     for name, rows in records.items():
-        table = Table(title=f"{name}: last {len(rows)} cycles", title_justify="left")
-        for header in ("Cycle start", "Used", "Cap", "%", "Readings", ""):
-            table.add_column(header, justify="left" if header == "Cycle start" else "right")
+        count = f"{len(rows)} cycle" + ("" if len(rows) == 1 else "s")
+        table = Table(title=f"{name}: last {count}", title_justify="left")
+        for header in ("Cycle", "Used", "Cap", "%", "Readings", "Share of cap"):
+            table.add_column(header, justify="left" if header == "Cycle" else "right")
+        zone = settings.account(name).cycle.zone
         for c in rows:
-            zone = settings.account(name).cycle.zone
             pct = 100 * c.used_bytes / c.cap_bytes if c.cap_bytes else None
             bar = "█" * min(int((pct or 0) / 5), 24)
             style = "red" if pct is not None and pct > 100 else "green"
+            first = c.cycle_start.astimezone(zone).strftime("%Y-%m-%d")
+            end = c.cycle_end
+            last = (end - timedelta(seconds=1)).astimezone(zone) if end else None
+            span = f"{first} – {last:%Y-%m-%d}" if last else first
+            if end is None or end > now:
+                span += " (in progress)"
             table.add_row(
-                c.cycle_start.astimezone(zone).strftime("%Y-%m-%d"),
+                span,
                 fb(c.used_bytes),
                 fb(c.cap_bytes) if c.cap_bytes else "unlimited",
                 f"{pct:.1f}%" if pct is not None else "-",

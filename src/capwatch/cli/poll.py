@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from capwatch.cli._common import account_names, console, emit_json, handle_errors, load, store_for
+from capwatch.cli._common import (
+    account_names,
+    clock,
+    console,
+    emit_json,
+    handle_errors,
+    load,
+    store_for,
+)
 
 if TYPE_CHECKING:
     from capwatch.service.coordinator import PollResult
@@ -28,7 +36,7 @@ def poll(ctx: click.Context, account: str | None, as_json: bool) -> None:
     names = account_names(settings, account)
     store = store_for(settings)
     try:
-        coordinator = Coordinator(settings, store)
+        coordinator = Coordinator(settings, store, clock=clock(ctx))
 
         async def run() -> list[PollResult]:
             results = [await coordinator.poll_account(n, force=True) for n in names]

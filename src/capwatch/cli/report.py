@@ -29,8 +29,7 @@ def report(
     ctx: click.Context, kind: str, account: str | None, send: bool, preview: Path | None
 ) -> None:
     """Build the weekly status or the last closed cycle's summary (text on stdout by default)."""
-    from capwatch.cli._common import account_names
-    from capwatch.models import utcnow
+    from capwatch.cli._common import account_names, clock
     from capwatch.notify.reports import build_monthly, build_weekly, last_closed_cycle
 
     if send and preview is not None:
@@ -41,7 +40,7 @@ def report(
         fail("no account configured")
     store = store_for(settings)
     try:
-        now = utcnow()
+        now = clock(ctx)()
         reports = []
         for name in names:
             if kind == "weekly":

@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from capwatch.cli._common import account_names, console, emit_json, handle_errors, load, store_for
+from capwatch.cli._common import (
+    account_names,
+    clock,
+    console,
+    emit_json,
+    handle_errors,
+    load,
+    store_for,
+)
 
 if TYPE_CHECKING:
     from capwatch.models import AlertState, CycleSummary
@@ -21,6 +29,7 @@ def _age(summary: CycleSummary) -> str:
 
 def _row(s: CycleSummary) -> list[str]:
     from capwatch.units import format_bytes as fb
+    from capwatch.units import format_cap
 
     f = s.forecast
     projected = f"{fb(f.expected_bytes)} ({fb(f.low_bytes)}–{fb(f.high_bytes)})" if f else "-"
@@ -30,7 +39,7 @@ def _row(s: CycleSummary) -> list[str]:
         s.account,
         s.status.value,
         fb(s.used_bytes),
-        fb(s.cap_bytes) if s.cap_bytes else "unlimited",
+        format_cap(s.cap_bytes, s.unlimited),
         f"{s.percent:.1f}%" if s.percent is not None else "-",
         projected,
         f"{fb(s.daily_allowance_bytes)}/day" if s.daily_allowance_bytes is not None else "-",
@@ -56,14 +65,13 @@ def _alert_dict(a: AlertState) -> dict[str, Any]:
 @handle_errors
 def status(ctx: click.Context, account: str | None, as_json: bool) -> None:
     """Show used, cap, %, projection, daily allowance, pace, days left and active alerts."""
-    from capwatch.models import utcnow
     from capwatch.service.serialize import summary_to_dict
     from capwatch.service.views import account_summary
 
     settings = load(ctx)
     store = store_for(settings)
     try:
-        now = utcnow()
+        now = clock(ctx)()
         names = account_names(settings, account)
         summaries = [account_summary(settings, store, n, now) for n in names]
         alerts = {n: [a for a in store.alert_states(n).values() if a.active] for n in names}
@@ -92,6 +100,8 @@ def _print_table(summaries: list[CycleSummary], alerts: dict[str, list[AlertStat
         table.add_row(*_row(s))
     con.print(table)
     for s in summaries:
+        if s.note:
+            con.print(f"{s.account}: {s.note}")
         if s.last_error:
             con.print(f"[red]{s.account}: last error: {s.last_error}[/red]")
         for a in alerts.get(s.account, []):

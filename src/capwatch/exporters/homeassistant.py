@@ -155,8 +155,11 @@ def discovery_configs(
         configs[topics.config(summary.account, m.key)] = payload
     for t in TEXT_METRICS:
         payload = _common(summary, topics, t.key, t.name)
-        payload.update(_ha_fields("enum", None, None, t.icon))
-        payload["options"] = list(t.options)
+        if t.options:
+            payload.update(_ha_fields("enum", None, None, t.icon))
+            payload["options"] = list(t.options)
+        else:
+            payload.update(_ha_fields(None, None, None, t.icon))
         payload["value_template"] = f"{{{{ value_json.{t.key} }}}}"
         configs[topics.config(summary.account, t.key)] = payload
     for d in devices:

@@ -63,11 +63,17 @@ class TextMetricDescription:
     description: str
     value_fn: Callable[[CycleSummary], str | None]
     options: tuple[str, ...] = ()
+    """The words it can take (HA shows an enum sensor); empty for free text."""
     icon: str | None = None
 
 
 def _epoch(summary: CycleSummary) -> float | None:
     at = summary.last_success_at
+    return None if at is None else at.timestamp()
+
+
+def _reading_epoch(summary: CycleSummary) -> float | None:
+    at = summary.last_reading_at
     return None if at is None else at.timestamp()
 
 
@@ -217,6 +223,26 @@ METRICS: tuple[MetricDescription, ...] = (
         prom_name="capwatch_last_success_timestamp_seconds",
     ),
     MetricDescription(
+        "last_reading",
+        "Last reading",
+        "When the newest reading was taken (of this cycle or, early in a cycle, the last one).",
+        "timestamp",
+        _reading_epoch,
+        device_class="timestamp",
+        state_class=None,
+        icon="mdi:clock-outline",
+        prom_name="capwatch_last_reading_timestamp_seconds",
+    ),
+    MetricDescription(
+        "awaiting_figure",
+        "Awaiting first figure",
+        "1 while a new cycle has begun and its first figure has not arrived, else 0.",
+        "count",
+        lambda s: 1.0 if s.note else 0.0,
+        icon="mdi:timer-sand",
+        prom_name="capwatch_awaiting_first_figure",
+    ),
+    MetricDescription(
         "consecutive_failures",
         "Consecutive failures",
         "Polls failed in a row.",
@@ -250,6 +276,13 @@ TEXT_METRICS: tuple[TextMetricDescription, ...] = (
         lambda s: str(s.status),
         options=tuple(str(v) for v in AccountStatus),
         icon="mdi:heart-pulse",
+    ),
+    TextMetricDescription(
+        "note",
+        "Note",
+        'A plain line on the account, e.g. "new cycle: waiting for the ISP\'s first figure".',
+        lambda s: s.note or "",
+        icon="mdi:information-outline",
     ),
 )
 

@@ -254,13 +254,13 @@ def _build_requested(payload: Mapping[str, Any], store: Store, settings: Setting
 
 def last_closed_cycle(store: Store, settings: Settings, account: str, now: datetime) -> Cycle:
     """The newest cycle of ``account`` that ended by ``now`` (InputError when there is none)."""
-    from capwatch.charts.data import cycle_end_for
+    from capwatch.charts.data import cycle_span
     from capwatch.errors import InputError
 
     acc = settings.account(account)
     zone = zone_of(acc)
     for rec in store.cycles(account, limit=6):
-        end = rec.cycle_end or cycle_end_for(rec.cycle_start, zone, acc.cycle.start_day)
-        if end <= now:
-            return Cycle(rec.cycle_start, end)
+        cycle = cycle_span(rec.cycle_start, rec.cycle_end, zone, acc.cycle.start_day)
+        if cycle.end <= now:
+            return cycle
     raise InputError(f"account {account!r}: no closed cycle stored yet")

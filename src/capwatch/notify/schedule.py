@@ -14,8 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from capwatch.charts.data import cycle_end_for, zone_of
-from capwatch.models import Cycle
+from capwatch.charts.data import cycle_span, zone_of
 
 if TYPE_CHECKING:
     from capwatch.config import Settings
@@ -73,10 +72,10 @@ def _monthly(settings: Settings, store: Store, account: Any, now: datetime) -> D
     zone = zone_of(account)
     delay = timedelta(hours=settings.reports.monthly_delay_hours)
     for rec in store.cycles(account.name, limit=3):
-        end = rec.cycle_end or cycle_end_for(rec.cycle_start, zone, account.cycle.start_day)
+        cycle = cycle_span(rec.cycle_start, rec.cycle_end, zone, account.cycle.start_day)
+        end = cycle.end
         if end + delay <= now < end + delay + MONTHLY_GRACE:
             month = rec.cycle_start.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
-            cycle = Cycle(rec.cycle_start, end)
             request = {
                 "report": "monthly",
                 "account": account.name,

@@ -66,8 +66,10 @@ def summary_rows(s: CycleSummary, *, currency: str = "$", final: bool = False) -
         rows.append(Row("Cap", gb(cap)))
         if s.remaining_bytes is not None and not final:
             rows.append(Row("Remaining", gb(s.remaining_bytes), s.remaining_bytes == 0))
-    else:
+    elif s.unlimited:
         rows.append(Row("Cap", "none (unlimited)"))
+    else:
+        rows.append(Row("Cap", "not known yet"))
     fc = s.forecast
     if fc is not None and not final:
         over = bool(cap and fc.expected_bytes > cap)

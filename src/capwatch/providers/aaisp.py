@@ -192,12 +192,6 @@ class AaispProvider(Provider[AaispOptions]):
             raise BadResponse(redact(str(exc)), payload=_redact_payload(exc.payload)) from None
         except WrongPassword as exc:
             raise WrongPassword(redact(str(exc))) from None
-        if snap.used_bytes is None:
-            raise BadResponse(
-                "A&A reports no usage for a line without quota (quota_monthly 0): "
-                "measure it locally with the host, snmp or vnstat provider",
-                payload=dict(snap.raw or {}),
-            )
         return snap
 
     async def _fetch_chaos(self, client: httpx.AsyncClient, tz: ZoneInfo) -> Snapshot:
@@ -216,7 +210,13 @@ class AaispProvider(Provider[AaispOptions]):
             data=form,
             headers={"User-Agent": self.context.user_agent, "Accept": "application/json"},
         )
-        return parse_quota(json_body(response), line=opts.line, sum_lines=opts.sum_lines, tz=tz)
+        return parse_quota(
+            json_body(response),
+            line=opts.line,
+            sum_lines=opts.sum_lines,
+            tz=tz,
+            now=self.context.clock(),
+        )
 
     async def _fetch_line(self, client: httpx.AsyncClient, tz: ZoneInfo) -> Snapshot:
         response = await send(
@@ -226,7 +226,7 @@ class AaispProvider(Provider[AaispOptions]):
             headers={"User-Agent": self.context.user_agent, "Accept": "application/json"},
             follow_redirects=True,
         )
-        return parse_line_quota(json_body(response), tz=tz)
+        return parse_line_quota(json_body(response), tz=tz, now=self.context.clock())
 
 
 def _redact_payload(payload: Any) -> Any:

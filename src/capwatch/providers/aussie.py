@@ -264,7 +264,7 @@ class AussieProvider(Provider[AussieOptions]):
         expires = body.get("expiresIn")
         session = {
             "cookie": cookie,
-            "obtained_at": utcnow().isoformat(),
+            "obtained_at": self.context.clock().isoformat(),
             "expires_in": expires if isinstance(expires, int) else None,
         }
         twofa = body.get("twoFactorAuth")
@@ -286,7 +286,7 @@ class AussieProvider(Provider[AussieOptions]):
         response = await send(client, "GET", f"{api}/broadband/{service_id}/usage", headers=headers)
         self._expect_ok(response)
         tz = zone(self.options.timezone, "aussie.timezone")
-        return parse_usage(json_body(response), tz=tz)
+        return parse_usage(json_body(response), tz=tz, now=self.context.clock())
 
     def _headers(self, session: Mapping[str, Any]) -> dict[str, str]:
         return {

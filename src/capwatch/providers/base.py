@@ -8,7 +8,9 @@ of the payload so it can be tested on recorded fixtures.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -19,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from capwatch import __version__
 from capwatch.errors import ConfigError
+from capwatch.models import utcnow
 
 if TYPE_CHECKING:
     import httpx
@@ -43,6 +46,8 @@ class ProviderContext:
     timezone: ZoneInfo
     data_dir: Path
     user_agent: str = USER_AGENT
+    clock: Callable[[], datetime] = field(default=utcnow, compare=False)
+    """"Now" for the provider (the coordinator's clock), so tests and replays pin the instant."""
 
     @property
     def account_dir(self) -> Path:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field
 
 from capwatch.errors import BadResponse, ConfigError
-from capwatch.models import CounterSample, Snapshot, utcnow
+from capwatch.models import CounterSample, Snapshot
 from capwatch.providers.base import Provider, ProviderOptions
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ class HostProvider(Provider[HostOptions]):
         epoch = str(int(psutil.boot_time()))
         samples = samples_from(counters, names, self.options.direction, epoch)
         raw = {"interfaces": names, "boot_time": epoch}
-        return Snapshot(observed_at=utcnow(), source=SOURCE, counters=samples, raw=raw)
+        return Snapshot(observed_at=self.context.clock(), source=SOURCE, counters=samples, raw=raw)
 
     async def fetch(self, client: httpx.AsyncClient) -> Snapshot:
         """Read the host's counters (the HTTP client is unused)."""

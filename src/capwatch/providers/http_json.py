@@ -251,7 +251,7 @@ class HttpJsonProvider(Provider[HttpJsonOptions]):
         tz = zone(opts.timezone, "http_json.timezone") if opts.timezone else self.context.timezone
         try:
             payload = json_body(response)
-            return parse_payload(payload, opts, tz=tz, secrets=secrets)
+            return parse_payload(payload, opts, tz=tz, secrets=secrets, now=self.context.clock())
         except BadResponse as exc:
             kept = exc.payload
             kept = redact(kept) if isinstance(kept, str) else strip_secrets(kept, secrets)

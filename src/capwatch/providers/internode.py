@@ -202,7 +202,10 @@ class InternodeProvider(Provider[InternodeOptions]):
             text = await self._get(client, f"{base}/", password)
             service_id = choose_service(parse_services(text, secrets=secrets), None)
         snap = parse_usage(
-            await self._get(client, f"{base}/{service_id}/usage", password), tz=tz, secrets=secrets
+            await self._get(client, f"{base}/{service_id}/usage", password),
+            tz=tz,
+            secrets=secrets,
+            now=self.context.clock(),
         )
         if not self.options.fetch_history or snap.cycle_start is None or snap.cycle_end is None:
             return snap

@@ -402,7 +402,7 @@ class SnmpProvider(Provider[SnmpOptions]):
             ticks, uptime_source = await read_uptime(session)
             boot = boot_instant(utcnow(), ticks)
             counters = await read_counters(session, rows, use_hc=opts.version != "1")
-            observed = utcnow()
+            observed = self.context.clock()
         finally:
             session.close()
         samples = samples_from(rows, counters, opts.direction, self.epoch_for(boot))

@@ -153,4 +153,5 @@ class StartcaProvider(Provider[StartcaOptions]):
             count_upload=self.options.count_upload,
             tz=zone(self.options.timezone, "startca.timezone"),
             secrets=(key,),
+            now=self.context.clock(),
         )

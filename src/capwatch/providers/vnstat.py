@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field
 
 from capwatch.errors import BadResponse, CannotConnect, ConfigError
-from capwatch.models import CounterSample, Snapshot, utcnow
+from capwatch.models import CounterSample, Snapshot
 from capwatch.providers.base import Provider, ProviderOptions
 
 if TYPE_CHECKING:
@@ -188,7 +188,7 @@ class VnstatProvider(Provider[VnstatOptions]):
             "jsonversion": str(payload.get("jsonversion", "")),
             "updated": _updated(payload),
         }
-        return Snapshot(observed_at=utcnow(), source=SOURCE, counters=counters, raw=raw)
+        return Snapshot(observed_at=self.context.clock(), source=SOURCE, counters=counters, raw=raw)
 
     def prerequisites(self) -> list[str]:
         """Problems that stop this provider: the vnstat command or the export file missing."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from capwatch.analysis.cycles import CycleRule
+from capwatch.models import utcnow
 from capwatch.providers.base import Provider, ProviderContext, load_provider
 
 if TYPE_CHECKING:
@@ -23,11 +26,15 @@ class AccountRuntime:
     interval_s: float
 
 
-def build_runtime(account: AccountSettings, settings: Settings) -> AccountRuntime:
-    """Instantiate an account's provider and cycle rule from settings."""
+def build_runtime(
+    account: AccountSettings, settings: Settings, clock: Callable[[], datetime] = utcnow
+) -> AccountRuntime:
+    """Instantiate an account's provider and cycle rule from settings (``clock`` is its now)."""
     zone = account.cycle.zone
     cls = load_provider(account.provider)
-    context = ProviderContext(account=account.name, timezone=zone, data_dir=settings.data_dir)
+    context = ProviderContext(
+        account=account.name, timezone=zone, data_dir=settings.data_dir, clock=clock
+    )
     provider = cls(account.provider_options, context)
     rule = CycleRule(account.cycle.start_day, zone)
     interval = account.poll_interval_s or cls.default_interval_s

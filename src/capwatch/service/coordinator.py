@@ -38,7 +38,7 @@ from capwatch.errors import (
 from capwatch.models import PollLogEntry, PollOutcome, Reading, Snapshot, utcnow
 from capwatch.secrets import redact
 from capwatch.service.accounts import AccountRuntime, build_runtime
-from capwatch.service.views import account_summary, auth_waiting
+from capwatch.service.views import NO_METER_MESSAGE, account_summary, auth_waiting
 from capwatch.store.api import PollRecord, Store
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class Coordinator:
         rt = self._runtimes.get(name)
         if rt is None:
             account = self.settings.account(name)
-            rt = build_runtime(account, self.settings)
+            rt = build_runtime(account, self.settings, self.clock)
             self.store.ensure_account(name, account.provider, account.cycle.zone.key)
             self._runtimes[name] = rt
         return rt
@@ -164,12 +164,13 @@ class Coordinator:
             PollOutcome.OK,
             reading=record.reading,
             stored=stored,
+            message=record.log.message if record.log else None,
             duration_s=time.monotonic() - t0,
         )
 
     async def _no_meter(self, rt: AccountRuntime, started_at: datetime, t0: float) -> PollResult:
         """An unlimited plan whose ISP keeps no meter: a successful poll with nothing to store."""
-        message = "unlimited plan: the ISP keeps no usage meter (measure locally with `host`)"
+        message = f"{NO_METER_MESSAGE} (measure it locally with a router or host meter)"
         entry = PollLogEntry(
             account=rt.account.name,
             started_at=started_at,
@@ -223,7 +224,7 @@ class Coordinator:
     ) -> PollRecord:
         from capwatch.service.readings import snapshot_to_reading
 
-        reading, states, raw_counters = snapshot_to_reading(
+        parts = snapshot_to_reading(
             rt, snap, self.store, now=self.clock(), tolerance=FUTURE_TOLERANCE
         )
         entry = PollLogEntry(
@@ -231,12 +232,14 @@ class Coordinator:
             started_at=started_at,
             duration_s=time.monotonic() - t0,
             outcome=PollOutcome.OK,
+            message=parts.note(rt.rule.timezone),
             reading_stored=True,
         )
         return PollRecord(
-            reading=reading,
-            counter_states=states,
-            raw_counters=raw_counters,
+            reading=parts.reading,
+            cycle_end=parts.cycle.end,
+            counter_states=parts.states,
+            raw_counters=parts.raw_counters,
             devices=snap.devices,
             history=snap.history,
             payload=snap.raw,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING, NamedTuple
 
 from capwatch.errors import BadResponse
-from capwatch.models import CounterState, Reading, Snapshot, as_utc
+from capwatch.models import CounterState, Cycle, Reading, Snapshot, as_utc
 
 if TYPE_CHECKING:
     from capwatch.service.accounts import AccountRuntime
@@ -25,6 +25,42 @@ def _cap(rt: AccountRuntime, snap: Snapshot) -> int | None:
     return snap.cap_bytes if snap.cap_bytes is not None else rt.account.cap_bytes
 
 
+FINAL_FIGURE_OFFSET = timedelta(seconds=1)
+"""A figure for a cycle that had ended when it was read is stored this long before its end."""
+
+
+class ReadingParts(NamedTuple):
+    """What a snapshot turns into: the reading, its cycle, and a counter source's states."""
+
+    reading: Reading
+    cycle: Cycle
+    states: Sequence[CounterState]
+    raw_counters: dict[str, int]
+    closed: bool = False
+    """The reading's cycle had ended when it was read: the source has not published the new one."""
+
+    def note(self, tz: tzinfo) -> str | None:
+        """The poll's message when the figure belongs to a closed cycle, else None."""
+        if not self.closed:
+            return None
+        last_day = (self.cycle.end - FINAL_FIGURE_OFFSET).astimezone(tz).date()
+        return (
+            "the ISP has not published the new cycle yet: stored its figure for the cycle "
+            f"that ended {last_day.isoformat()}"
+        )
+
+
+def source_cycle(rt: AccountRuntime, snap: Snapshot, observed: datetime) -> Cycle:
+    """The cycle a meter reading belongs to: the source's own dates, else the configured rule
+    (a source that reports only its cycle's start: the rule's cycle or a month from that day).
+    """
+    if snap.cycle_start is None:
+        return rt.rule.cycle_at(observed)
+    from capwatch.analysis.cycles import span_of
+
+    return span_of(rt.rule, snap.cycle_start, snap.cycle_end)
+
+
 def snapshot_to_reading(
     rt: AccountRuntime,
     snap: Snapshot,
@@ -32,8 +68,13 @@ def snapshot_to_reading(
     *,
     now: datetime,
     tolerance: timedelta,
-) -> tuple[Reading, Sequence[CounterState], dict[str, int]]:
-    """Validate a snapshot and build its reading; raise BadResponse naming what is wrong."""
+) -> ReadingParts:
+    """Validate a snapshot and build its reading; raise BadResponse naming what is wrong.
+
+    A figure the source gives for a cycle that has already ended (an ISP that has not published
+    the new cycle yet) is that cycle's final figure: it is stored at the cycle's last second, so
+    that it belongs to the cycle it describes and never to the new one.
+    """
     name = rt.account.name
     try:
         observed = as_utc(snap.observed_at)
@@ -50,12 +91,11 @@ def snapshot_to_reading(
         used, new_states = advance(store.counter_states(name), snap.counters, observed, cycle)
         states = list(new_states.values())
         raw = {c.key: c.value for c in snap.counters}
-        cycle_start = cycle.start
     elif snap.used_bytes is not None:
         used = snap.used_bytes
-        cycle_start = (
-            as_utc(snap.cycle_start) if snap.cycle_start else rt.rule.cycle_at(observed).start
-        )
+        cycle = source_cycle(rt, snap, observed)
+        if observed >= cycle.end:
+            observed = cycle.end - FINAL_FIGURE_OFFSET
     else:
         raise BadResponse(f"{snap.source}: the snapshot carries neither usage nor counters")
     if used < 0:
@@ -63,5 +103,5 @@ def snapshot_to_reading(
     cap = _cap(rt, snap)
     if cap is not None and cap <= 0:
         raise BadResponse(f"{snap.source}: cap {cap} is not positive")
-    reading = Reading(name, observed, cycle_start, int(used), cap, snap.source)
-    return reading, states, raw
+    reading = Reading(name, observed, cycle.start, int(used), cap, snap.source)
+    return ReadingParts(reading, cycle, states, raw, closed=cycle.end <= now)

@@ -25,6 +25,7 @@ def summary_to_dict(s: CycleSummary) -> dict[str, Any]:
         "cycle": {"start": _iso(s.cycle.start), "end": _iso(s.cycle.end)},
         "used_bytes": s.used_bytes,
         "cap_bytes": s.cap_bytes,
+        "unlimited": s.unlimited,
         "remaining_bytes": s.remaining_bytes,
         "percent": round(s.percent, 2) if s.percent is not None else None,
         "forecast": None
@@ -44,6 +45,7 @@ def summary_to_dict(s: CycleSummary) -> dict[str, Any]:
         "last_success_at": _iso(s.last_success_at),
         "consecutive_failures": s.consecutive_failures,
         "last_error": s.last_error,
+        "note": s.note,
     }
 
 
@@ -59,9 +61,9 @@ def reading_to_dict(r: Reading) -> dict[str, Any]:
     }
 
 
-def cycle_to_dict(c: CycleRecord) -> dict[str, Any]:
-    """A cycle aggregate as JSON-ready data."""
-    return {
+def cycle_to_dict(c: CycleRecord, now: datetime | None = None) -> dict[str, Any]:
+    """A cycle aggregate as JSON-ready data (``closed`` when ``now`` is given)."""
+    out = {
         "account": c.account,
         "start": _iso(c.cycle_start),
         "end": _iso(c.cycle_end),
@@ -72,6 +74,9 @@ def cycle_to_dict(c: CycleRecord) -> dict[str, Any]:
         "last_observed_at": _iso(c.last_observed_at),
         "source": c.source,
     }
+    if now is not None:
+        out["closed"] = c.cycle_end is not None and c.cycle_end <= now
+    return out
 
 
 def poll_entry_to_dict(e: PollLogEntry) -> dict[str, Any]:

@@ -5,15 +5,26 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from capwatch.models import AccountStatus, Cycle, CycleSummary, PollLogEntry, PollOutcome, Reading
+from capwatch.errors import CapwatchError
+from capwatch.models import (
+    AccountStatus,
+    Cycle,
+    CycleSummary,
+    PollLogEntry,
+    PollOutcome,
+    Reading,
+    fresh_since,
+)
 from capwatch.store.api import CYCLE_RESOLUTION
 
 if TYPE_CHECKING:
     from capwatch.analysis.cycles import CycleRule
-    from capwatch.config import Settings
+    from capwatch.config import AccountSettings, Settings
     from capwatch.service.accounts import AccountRuntime
-    from capwatch.store.api import Store
+    from capwatch.store.api import CycleRecord, Store
 
+NO_METER_MESSAGE = "unlimited plan: the ISP keeps no usage meter"
+"""How a successful poll of an unlimited plan without a meter starts its poll-log message."""
 AUTH_RULE = "auth"
 HISTORY_CYCLES = 3
 FAILING_AFTER = 3
@@ -31,6 +42,18 @@ def _poll_failures(entries: list[PollLogEntry]) -> tuple[int, str | None, PollOu
             message, outcome = entry.message, entry.outcome
         count += 1
     return count, message, outcome
+
+
+def _last_ok_message(entries: list[PollLogEntry]) -> str:
+    for entry in entries:
+        if entry.outcome is PollOutcome.OK and not (entry.error_class or "").startswith("export:"):
+            return entry.message or ""
+    return ""
+
+
+def keeps_no_meter(store: Store, account: str) -> bool:
+    """True when the last successful poll found an unlimited plan whose ISP keeps no meter."""
+    return _last_ok_message(store.poll_log(account, limit=50)).startswith(NO_METER_MESSAGE)
 
 
 def _last_success(entries: list[PollLogEntry]) -> datetime | None:
@@ -75,37 +98,96 @@ def _status(
     outcome: PollOutcome | None,
     auth_active: bool,
     now: datetime,
+    last_success: datetime | None = None,
 ) -> AccountStatus:
     if auth_active or (failures and outcome is PollOutcome.AUTH):
         return AccountStatus.AUTH_REQUIRED
     if failures >= FAILING_AFTER:
         return AccountStatus.FAILING
     if last_reading_at is None:
-        return AccountStatus.FAILING if failures else AccountStatus.NEW
+        if failures:
+            return AccountStatus.FAILING
+        return AccountStatus.OK if last_success else AccountStatus.NEW
     stale = timedelta(hours=settings.account(account).alerts.stale_hours)
     if now - last_reading_at > stale:
         return AccountStatus.STALE
     return AccountStatus.OK
 
 
-def current_cycle(rule: CycleRule, latest: Reading | None, now: datetime) -> Cycle:
-    """The cycle to show: the configured one, unless the source reports cycles of its own.
+MAX_CYCLE_STEPS = 600
+"""Cycles stepped over when the daemon was down for a long time (50 years of months)."""
 
-    An ISP that reports its billing dates (Xfinity, Internode, Aussie) wins over the configured
-    anchor: its latest reading's cycle runs from its reported start for a month.
+
+def current_cycle(rule: CycleRule, newest: CycleRecord | None, now: datetime) -> Cycle:
+    """The cycle holding ``now``: the newest stored cycle's own span (an ISP's dates win over
+    the configured anchor) and, once it has ended, the cycles that follow it.
     """
-    from capwatch.analysis.cycles import CycleRule as Rule
+    from capwatch.analysis.cycles import next_cycle, span_of
 
-    cycle = rule.cycle_at(now)
-    if latest is None or latest.cycle_start == cycle.start:
-        return cycle
-    if latest.cycle_start > now:
-        return rule.cycle_at(latest.observed_at)
-    isp_rule = Rule(latest.cycle_start.astimezone(rule.timezone).day, rule.timezone)
-    end = isp_rule.cycle_at(latest.cycle_start + timedelta(days=1)).end
-    if end <= now:
-        return isp_rule.cycle_at(now)
-    return Cycle(latest.cycle_start, end)
+    if newest is None:
+        return rule.cycle_at(now)
+    cycle = span_of(rule, newest.cycle_start, newest.cycle_end)
+    if cycle.start > now:
+        return rule.cycle_at(now)
+    for _ in range(MAX_CYCLE_STEPS):
+        if now < cycle.end:
+            return cycle
+        cycle = next_cycle(rule, cycle)
+    return rule.cycle_at(now)
+
+
+def closed_cycles(
+    settings: Settings, store: Store, account: str, now: datetime, limit: int | None = None
+) -> list[CycleRecord]:
+    """Stored cycles, newest first, each with its end (recorded, or the calendar's)."""
+    from dataclasses import replace
+
+    from capwatch.analysis.cycles import CycleRule, span_of
+
+    acc = settings.account(account)
+    rule = CycleRule(acc.cycle.start_day, acc.cycle.zone)
+    out = []
+    for record in store.cycles(account, limit=limit):
+        if record.cycle_end is None:
+            record = replace(record, cycle_end=span_of(rule, record.cycle_start, None).end)
+        out.append(record)
+    return out
+
+
+def _cap_and_unlimited(
+    acc: AccountSettings, readings: list[Reading], latest: Reading | None, no_meter: bool
+) -> tuple[int | None, bool]:
+    """The cap to show and whether the plan is unlimited (not merely unknown).
+
+    In a cycle without readings yet the last cap the provider reported still holds.
+    """
+    if acc.cap_source == "unlimited":
+        return None, True
+    if acc.cap_source == "config":
+        return acc.cap_bytes, False
+    newest = readings[-1] if readings else latest
+    if newest is not None and newest.cap_bytes is not None:
+        return newest.cap_bytes, False
+    if acc.cap_bytes is not None:
+        return acc.cap_bytes, False
+    return None, newest is not None or no_meter
+
+
+def _waiting_note(
+    provider: str, cycle: Cycle, has_readings: bool, latest: Reading | None
+) -> str | None:
+    """The line shown while a new cycle has no reading yet but an earlier one has."""
+    from capwatch.providers.base import load_provider
+
+    if has_readings or latest is None or latest.observed_at >= cycle.start:
+        return None
+    try:
+        kind = load_provider(provider).kind
+    except CapwatchError:
+        kind = "meter"
+    if kind == "meter":
+        return "new cycle: waiting for the ISP's first figure"
+    return "new cycle: waiting for the first reading"
 
 
 def account_summary(settings: Settings, store: Store, account: str, now: datetime) -> CycleSummary:
@@ -115,17 +197,21 @@ def account_summary(settings: Settings, store: Store, account: str, now: datetim
 
     acc = settings.account(account)
     zone = acc.cycle.zone
-    latest = store.latest_reading(account)
-    cycle = current_cycle(CycleRule(acc.cycle.start_day, zone), latest, now)
+    newest = store.cycles(account, limit=1)
+    cycle = current_cycle(CycleRule(acc.cycle.start_day, zone), next(iter(newest), None), now)
     readings = store.readings(account, cycle_start=cycle.start, every=CYCLE_RESOLUTION)
-    cap = readings[-1].cap_bytes if readings else None
-    if cap is None and acc.cap_source == "config":
-        cap = acc.cap_bytes
+    latest = readings[-1] if readings else store.latest_reading(account)
     log_entries = store.poll_log(account, limit=50)
+    no_meter = _last_ok_message(log_entries).startswith(NO_METER_MESSAGE)
+    cap, unlimited = _cap_and_unlimited(acc, readings, latest, no_meter)
     failures, last_error, outcome = _poll_failures(log_entries)
     auth = store.alert_states(account).get((AUTH_RULE, "required"))
     last_at = latest.observed_at if latest else None
-    status = _status(settings, account, last_at, failures, outcome, bool(auth and auth.active), now)
+    last_ok = _last_success(log_entries)
+    auth_active = bool(auth and auth.active)
+    note = _waiting_note(acc.provider, cycle, bool(readings), latest)
+    fresh = fresh_since(last_at, last_ok, note is not None)
+    status = _status(settings, account, fresh, failures, outcome, auth_active, now, last_ok)
     return summarize(
         account=account,
         cycle=cycle,
@@ -136,8 +222,11 @@ def account_summary(settings: Settings, store: Store, account: str, now: datetim
         status=status,
         last_error=last_error,
         consecutive_failures=failures,
-        last_success_at=_last_success(log_entries),
+        last_success_at=last_ok,
         overage=acc.overage,
         tz=zone,
         provider=acc.provider,
+        unlimited=unlimited,
+        previous=None if readings else latest,
+        note=note,
     )

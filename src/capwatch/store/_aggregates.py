@@ -31,6 +31,7 @@ class Row(NamedTuple):
     used_bytes: int
     cap_bytes: int | None
     day: date
+    cycle_end: datetime | None = None
 
     def params(self) -> dict[str, Any]:
         """Parameters of the readings INSERT."""
@@ -83,7 +84,7 @@ def _cycle_params(rows: Iterable[Row]) -> list[dict[str, Any]]:
             out[key] = {
                 "account_id": r.account_id,
                 "cycle_start": r.cycle_start,
-                "cycle_end": None,
+                "cycle_end": r.cycle_end,
                 "used_bytes": r.used_bytes,
                 "cap_bytes": r.cap_bytes,
                 "readings": 1,
@@ -100,6 +101,7 @@ def _cycle_params(rows: Iterable[Row]) -> list[dict[str, Any]]:
             cur["cap_bytes"] = r.cap_bytes
             cur["last_observed_at"] = r.observed_at
             cur["source"] = r.source
+            cur["cycle_end"] = r.cycle_end or cur["cycle_end"]
     return list(out.values())
 
 
@@ -144,6 +146,9 @@ def _upsert_cycles(conn: Connection, params: list[dict[str, Any]]) -> None:
             "first_observed_at": case((first, ex.first_observed_at), else_=t.c.first_observed_at),
             "last_observed_at": case((last, ex.last_observed_at), else_=t.c.last_observed_at),
             "used_bytes": case((newer, ex.used_bytes), else_=t.c.used_bytes),
+            "cycle_end": case(
+                (and_(newer, ex.cycle_end.is_not(None)), ex.cycle_end), else_=t.c.cycle_end
+            ),
             "cap_bytes": case((newer, ex.cap_bytes), else_=t.c.cap_bytes),
             "source": case((newer, ex.source), else_=t.c.source),
         },
@@ -160,7 +165,11 @@ def apply_new_readings(conn: Connection, rows: Sequence[Row]) -> None:
 
 
 def infer_cycle_ends(conn: Connection, account_ids: Iterable[int]) -> None:
-    """Close each cycle not reported by the ISP at the start of the account's next cycle."""
+    """Close each cycle not reported by the ISP at the start of the account's next cycle.
+
+    A cycle keeps the end its readings brought (the ISP's, or the calendar's) unless the next
+    cycle starts earlier; one without an end (imports, older stores) gets the next one's start.
+    """
     ids = sorted(set(account_ids))
     if not ids:
         return
@@ -176,7 +185,8 @@ def infer_cycle_ends(conn: Connection, account_ids: Iterable[int]) -> None:
         .where(
             t.c.account_id.in_(ids),
             t.c.from_history.is_(False),
-            t.c.cycle_end.is_distinct_from(following),
+            following.is_not(None),
+            or_(t.c.cycle_end.is_(None), t.c.cycle_end > following),
         )
         .values(cycle_end=following)
     )

@@ -37,7 +37,7 @@ def check_reading(r: object, place: str) -> Reading:
     return r
 
 
-def _row(account_id: int, tz: ZoneInfo, r: Reading) -> agg.Row:
+def _row(account_id: int, tz: ZoneInfo, r: Reading, cycle_end: datetime | None = None) -> agg.Row:
     observed = utc(r.observed_at, "observed_at")
     return agg.Row(
         account_id,
@@ -47,6 +47,7 @@ def _row(account_id: int, tz: ZoneInfo, r: Reading) -> agg.Row:
         r.used_bytes,
         r.cap_bytes,
         observed.astimezone(tz).date(),
+        cycle_end,
     )
 
 
@@ -83,10 +84,18 @@ class ReadingsMixin(StoreBase):
         if not isinstance(record, PollRecord):
             raise InputError(f"record_poll: expected a PollRecord, got {type(record).__name__}")
         reading = check_reading(record.reading, "poll reading")
+        cycle_end = None
+        if record.cycle_end is not None:
+            cycle_end = utc(record.cycle_end, "poll reading: cycle_end")
+            if cycle_end <= utc(reading.cycle_start, "poll reading: cycle_start"):
+                raise InputError(
+                    f"poll reading ({reading.account}): cycle_end {cycle_end.isoformat()} "
+                    "is not after its cycle_start"
+                )
         checked = rec.check_poll_extras(record)
         with self._write() as conn:
             aid, tz = self._account(conn, reading.account, "poll reading")
-            row = _row(aid, tz, reading)
+            row = _row(aid, tz, reading, cycle_end)
             t = s.readings
             stmt = insert(conn, t).values(row.params()).on_conflict_do_nothing()
             # RETURNING, not rowcount: psycopg reports -1 for INSERT .. ON CONFLICT here.

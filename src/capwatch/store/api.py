@@ -35,6 +35,8 @@ class PollRecord:
     """Everything one successful poll writes, committed in a single transaction."""
 
     reading: Reading
+    cycle_end: datetime | None = None
+    """The end of the reading's cycle where known (the ISP's own, or the calendar's)."""
     counter_states: Sequence[CounterState] = ()
     raw_counters: Mapping[str, int] = field(default_factory=dict)
     devices: Sequence[DeviceUsage] = ()

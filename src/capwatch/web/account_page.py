@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from capwatch.models import CycleSummary, DeviceUsage, PollLogEntry, PollOutcome
 from capwatch.store.api import CycleRecord
+from capwatch.units import format_cap
 from capwatch.web.layout import age, gb, page, when
 from capwatch.web.pages import meter
 
@@ -21,7 +22,7 @@ FAILURES_SHOWN = 20
 
 def _cards(s: CycleSummary) -> str:
     f = s.forecast
-    cap = gb(s.cap_bytes) if s.cap_bytes else "unlimited"
+    cap = format_cap(s.cap_bytes, s.unlimited)
     projected = (
         f'<span data-field="projected" data-bytes="{f.expected_bytes}">{gb(f.expected_bytes)}'
         f'</span><small data-field="range">{gb(f.low_bytes)}–{gb(f.high_bytes)} '
@@ -43,6 +44,12 @@ def _cards(s: CycleSummary) -> str:
 <div><dt>Last reading</dt><dd><span data-field="last_reading">{when(s.last_reading_at)}</span>
 <small>{age(s)}</small></dd></div>
 </dl>"""
+
+
+def _note(s: CycleSummary) -> str:
+    if not s.note:
+        return ""
+    return f'<p class="note" role="status" data-field="note">{escape(s.note)}</p>'
 
 
 def _cycle_bars(cycles: list[CycleRecord], tz: tzinfo) -> str:
@@ -153,7 +160,7 @@ def render_account(
     earlier = [c for c in cycles if c.cycle_start < s.cycle.start][:CYCLES_SHOWN]
     body = f"""<div data-account="{name}">
 <h1>{name} <small class="status {s.status.value}" data-field="status">{s.status.value}</small>
-</h1>{_cards(s)}
+</h1>{_note(s)}{_cards(s)}
 <div class="actions"><button type="button" id="poll-now">Poll now</button>
 <span id="poll-status" role="status" aria-live="polite"></span></div>
 <section aria-labelledby="h-burndown"><h2 id="h-burndown">This cycle</h2>
@@ -175,16 +182,16 @@ to read the usage at a time.</p>
 
 def account_html(state: Any, name: str) -> str:
     """Read what the account page shows (``state`` is ``app.state``) and render it."""
+    from capwatch.service.views import closed_cycles
     from capwatch.web.history import cached_summary
 
     settings: Settings = state.settings
     store: Store = state.store
     summary = cached_summary(state, name)
-    latest = store.latest_reading(name)
-    devices = store.devices(name, latest.cycle_start) if latest else []
+    devices = store.devices(name, summary.cycle.start)
     return render_account(
         summary,
-        store.cycles(name, limit=CYCLES_SHOWN + 1),
+        closed_cycles(settings, store, name, state.clock(), limit=CYCLES_SHOWN + 1),
         devices,
         store.poll_log(name, limit=100),
         settings.account(name).cycle.zone,

@@ -115,9 +115,15 @@ def _read_routes(router: APIRouter) -> None:
         request: Request, name: NameParam, limit: Annotated[int, Query(ge=1, le=240)] = 24
     ) -> list[dict[str, Any]]:
         """Cycle aggregates of an account."""
+        from capwatch.service.views import closed_cycles
+
         _account(request, name)
-        _, store = _ctx(request)
-        return [serialize.cycle_to_dict(c) for c in store.cycles(name, limit=limit)]
+        settings, store = _ctx(request)
+        now = request.app.state.clock()
+        return [
+            serialize.cycle_to_dict(c, now)
+            for c in closed_cycles(settings, store, name, now, limit=limit)
+        ]
 
 
 def _detail_routes(router: APIRouter) -> None:

@@ -21,6 +21,8 @@ from fastapi.staticfiles import StaticFiles
 from capwatch import __version__
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from capwatch.config import Settings
     from capwatch.service.coordinator import Coordinator
     from capwatch.store.api import Store
@@ -53,9 +55,14 @@ def _auth_configured(settings: Settings) -> bool:
 
 
 def create_app(
-    settings: Settings, store: Store, *, coordinator: Coordinator | None = None
+    settings: Settings,
+    store: Store,
+    *,
+    coordinator: Coordinator | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
-    """Build the FastAPI app over a settings object and a store."""
+    """Build the FastAPI app over a settings object and a store (``clock``: its "now")."""
+    from capwatch.models import utcnow
     from capwatch.web.api import build_api_router
     from capwatch.web.history import SummaryCache
     from capwatch.web.pages import build_pages_router
@@ -73,6 +80,7 @@ def create_app(
     app.state.store = store
     app.state.coordinator = coordinator
     app.state.summary_cache = SummaryCache()
+    app.state.clock = clock or (coordinator.clock if coordinator is not None else utcnow)
 
     if _auth_configured(settings):
 

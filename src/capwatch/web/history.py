@@ -86,12 +86,11 @@ class SummaryCache:
 
 def warm_summary(state: Any, name: str) -> None:
     """Recompute an account's summary into the app's cache, so no page request pays for it."""
-    from capwatch.models import utcnow
     from capwatch.service.views import account_summary
 
     settings, store, cache = state.settings, state.store, state.summary_cache
     key = fingerprint(store, name)
-    cache.put(("summary", name), key, account_summary(settings, store, name, utcnow()))
+    cache.put(("summary", name), key, account_summary(settings, store, name, state.clock()))
 
 
 def fingerprint(store: Store, name: str) -> Hashable:
@@ -108,14 +107,13 @@ def fingerprint(store: Store, name: str) -> Hashable:
 
 def cached_summary(state: Any, name: str) -> Any:
     """The account's CycleSummary through the app's cache (``state`` is ``app.state``)."""
-    from capwatch.models import utcnow
     from capwatch.service.views import account_summary
 
     settings, store, cache = state.settings, state.store, state.summary_cache
     return cache.get(
         ("summary", name),
         fingerprint(store, name),
-        lambda: account_summary(settings, store, name, utcnow()),
+        lambda: account_summary(settings, store, name, state.clock()),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 from typing import Any
 
@@ -10,6 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from capwatch.errors import ConfigError
 from capwatch.models import CycleSummary, utcnow
+from capwatch.units import format_cap
 from capwatch.web.layout import age, gb, page
 
 
@@ -41,8 +43,10 @@ def _row(s: CycleSummary) -> str:
     projected, over = _projected(s)
     allowance = f"{gb(s.daily_allowance_bytes)}/day" if s.daily_allowance_bytes else "-"
     name = escape(s.account)
-    cap = gb(s.cap_bytes) if s.cap_bytes else "unlimited"
+    cap = format_cap(s.cap_bytes, s.unlimited)
     error = f'<br><small class="failing">{escape(s.last_error)}</small>' if s.last_error else ""
+    if s.note:
+        error = f'<br><small data-field="note">{escape(s.note)}</small>{error}'
     return (
         f'<tr data-account="{name}"><th scope="row"><a href="/accounts/{name}">{name}</a></th>'
         f'<td class="status {s.status.value}" data-field="status">{s.status.value}</td>'
@@ -57,8 +61,9 @@ def _row(s: CycleSummary) -> str:
     )
 
 
-def render_overview(summaries: list[CycleSummary]) -> str:
-    """The overview page: every account's usage against its cap."""
+def render_overview(summaries: list[CycleSummary], now: datetime | None = None) -> str:
+    """The overview page: every account's usage against its cap, as of ``now``."""
+    now = now or utcnow()
     rows = "\n".join(_row(s) for s in summaries) or (
         '<tr><td colspan="9">No accounts configured.</td></tr>'
     )
@@ -70,7 +75,7 @@ def render_overview(summaries: list[CycleSummary]) -> str:
 </span></th><th scope="col" class="num wide">Allowance</th>
 <th scope="col" class="num wide">Days left</th><th scope="col" class="wide">Last reading</th>
 </tr></thead><tbody>{rows}</tbody></table></div>
-<footer>Updated {escape(utcnow().strftime("%Y-%m-%d %H:%M:%S UTC"))}; refreshes every 30 s.
+<footer>Updated {escape(now.strftime("%Y-%m-%d %H:%M:%S UTC"))}; refreshes every 30 s.
 </footer>"""
     return page("capwatch", body, refresh=30)
 
@@ -85,7 +90,8 @@ def build_pages_router() -> APIRouter:
         from capwatch.web.history import cached_summary
 
         state = request.app.state
-        return render_overview([cached_summary(state, a.name) for a in state.settings.accounts])
+        summaries = [cached_summary(state, a.name) for a in state.settings.accounts]
+        return render_overview(summaries, state.clock())
 
     @router.get("/accounts/{name}", response_class=HTMLResponse)
     def account(request: Request, name: str) -> str:

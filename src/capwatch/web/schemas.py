@@ -33,8 +33,9 @@ class SummaryOut(BaseModel):
     status: str = Field(description="ok, stale, auth-required, failing or new.")
     as_of: str | None
     cycle: CycleSpan
-    used_bytes: int | None
-    cap_bytes: int | None
+    used_bytes: int | None = Field(description="None until the cycle's first figure arrives.")
+    cap_bytes: int | None = Field(description="None when unlimited or not known yet.")
+    unlimited: bool = Field(description="True when the plan has no cap.")
     remaining_bytes: int | None
     percent: float | None
     forecast: ForecastOut | None
@@ -46,6 +47,10 @@ class SummaryOut(BaseModel):
     last_success_at: str | None
     consecutive_failures: int
     last_error: str | None
+    note: str | None = Field(
+        description="A plain line on the account, e.g. \"new cycle: waiting for the ISP's first "
+        'figure".'
+    )
 
 
 class ReadingOut(BaseModel):
@@ -71,6 +76,7 @@ class CycleOut(BaseModel):
     first_observed_at: str | None
     last_observed_at: str | None
     source: str
+    closed: bool = Field(description="True once the cycle has ended.")
 
 
 class DeviceOut(BaseModel):

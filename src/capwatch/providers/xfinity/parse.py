@@ -101,15 +101,22 @@ def _require_mapping(value: Any, where: str) -> Mapping[str, Any]:
 def _pick_current(
     months: list[tuple[datetime, datetime, Any]], observed_at: datetime, where: str
 ) -> int:
-    """Index of the month that holds ``observed_at``; BadResponse at a rollover gap."""
+    """Index of the month that holds ``observed_at``.
+
+    Right after a rollover the newest month is the one that just closed (Xfinity publishes the
+    new month a little later): that month is taken, as the closed cycle's final figure. A month
+    missing in the middle of the list is a BadResponse.
+    """
     for index, (start, end, _) in enumerate(months):
         if start <= observed_at < end:
             return index
-    latest = max(months, key=lambda m: m[0])
+    newest = max(range(len(months)), key=lambda i: months[i][0])
+    start, end, _ = months[newest]
+    if observed_at >= end:
+        return newest
     raise BadResponse(
         f"{where}: no month covers {observed_at.date().isoformat()} "
-        f"(latest {latest[0].date().isoformat()}..{latest[1].date().isoformat()}): "
-        "the new cycle is not published yet"
+        f"(newest {start.date().isoformat()}..{end.date().isoformat()})"
     )
 
 

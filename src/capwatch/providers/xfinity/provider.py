@@ -13,7 +13,7 @@ from pydantic import Field
 from capwatch.diagnostics import save_bundle
 from capwatch.errors import AuthRequired, BotBlocked, ProviderError, RateLimited
 from capwatch.fsutil import write_atomic
-from capwatch.models import Snapshot, utcnow
+from capwatch.models import Snapshot
 from capwatch.providers.base import Prompter, Provider, ProviderOptions
 from capwatch.providers.xfinity import api
 from capwatch.providers.xfinity.browser import LoginPlan, browser_login
@@ -160,7 +160,10 @@ class XfinityProvider(Provider[XfinityOptions]):
         )
         try:
             snapshot = api.interpret(
-                ex, account=self.context.account, tz=self.context.timezone, observed_at=utcnow()
+                ex,
+                account=self.context.account,
+                tz=self.context.timezone,
+                observed_at=self.context.clock(),
             )
         except BotBlocked as exc:
             self._bundle(ex, exc)
@@ -199,7 +202,7 @@ class XfinityProvider(Provider[XfinityOptions]):
 
     def _check_backoff(self) -> None:
         until, _ = self._read_backoff()
-        now = utcnow()
+        now = self.context.clock()
         if until is not None and until > now:
             wait = (until - now).total_seconds()
             raise RateLimited(
@@ -210,7 +213,7 @@ class XfinityProvider(Provider[XfinityOptions]):
     def _start_backoff(self, exc: BotBlocked) -> BotBlocked:
         _, last = self._read_backoff()
         seconds = min(max(last * 2, BACKOFF_FIRST_S), BACKOFF_MAX_S)
-        until = utcnow() + timedelta(seconds=seconds)
+        until = self.context.clock() + timedelta(seconds=seconds)
         doc = {"until": until.isoformat(), "seconds": seconds}
         write_atomic(self._backoff_path, json.dumps(doc).encode("utf-8"))
         return type(exc)(f"{exc} (next try after {seconds / 3600:g} h)")

@@ -1,0 +1,226 @@
+"""The first hours of a cycle: an ISP figure from the closed cycle, polled on the new cycle's
+first day, keeps the cap and the last reading on every surface, and the closed cycle its end.
+
+This is the run reported in issue 14, replayed at pinned instants: an Andrews & Arnold line whose
+newest quota figure belongs to November, polled on 1 December; then Xfinity with November the
+newest month of the usage JSON on 1 December.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from capwatch.cli import cli
+from capwatch.config import load_settings
+from capwatch.exporters.homeassistant import state_payload
+from capwatch.service.coordinator import Coordinator
+from capwatch.service.views import account_summary
+from capwatch.store import open_store
+from capwatch.web.app import create_app
+from tests.fakes.aaisp import PASSWORD, USERNAME
+from tests.fixtures.common import FakeClock
+
+NOV_30_EVENING = "2026-11-30 22:00:00"  # London wall time = UTC in winter
+DEC_1_MORNING = datetime(2026, 12, 1, 6, 30, tzinfo=UTC)
+WAITING = "new cycle: waiting for the ISP's first figure"
+
+
+def _line(stamp: str, used: int, monthly: int = 100 * 10**9) -> dict[str, Any]:
+    return {
+        "ID": "32891",
+        "quota_monthly": str(monthly),
+        "quota_remaining": str(monthly - used),
+        "quota_timestamp": stamp,
+    }
+
+
+def _config(tmp_path: Path, url: str) -> Path:
+    config = tmp_path / "capwatch.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "aa"\nprovider = "aaisp"\n'
+        f'cap = "provider"\n[accounts.options]\nusername = "{USERNAME}"\n'
+        f'password = {{env = "AA_PASSWORD"}}\nbase_url = "{url}"\n'
+    )
+    return config
+
+
+def _run(config: Path, clock: FakeClock, *args: str) -> Any:
+    result = CliRunner().invoke(cli, ["--config", str(config), *args], obj={"clock": clock})
+    assert result.exit_code == 0, result.output + result.stderr
+    return result
+
+
+@pytest.fixture
+def closed_cycle_figure(
+    aaisp_fake: tuple[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, FakeClock, Any]:
+    """A&A answers with November's figure (36.75 of 100 GB); now is 1 December, 06:30 UTC."""
+    url, state = aaisp_fake
+    monkeypatch.setenv("AA_PASSWORD", PASSWORD)
+    state.lines = [_line(NOV_30_EVENING, 36_750_000_000)]
+    return _config(tmp_path, url), FakeClock(DEC_1_MORNING), state
+
+
+def test_a_closed_cycles_figure_on_the_first_day_is_a_successful_poll(
+    closed_cycle_figure: tuple[Path, FakeClock, Any],
+) -> None:
+    config, clock, _ = closed_cycle_figure
+    (polled,) = json.loads(_run(config, clock, "poll", "--json").stdout)
+    assert polled["outcome"] == "ok" and polled["stored"] is True
+    assert "has not published the new cycle yet" in polled["message"]
+    assert polled["reading"]["observed_at"] == "2026-11-30T22:00:00Z"
+    assert polled["reading"]["cycle_start"] == "2026-11-01T00:00:00Z"
+
+
+def test_status_keeps_the_cap_and_the_last_reading(
+    closed_cycle_figure: tuple[Path, FakeClock, Any],
+) -> None:
+    config, clock, _ = closed_cycle_figure
+    _run(config, clock, "poll")
+    (summary,) = json.loads(_run(config, clock, "status", "--json").stdout)
+    assert summary["cycle"] == {"start": "2026-12-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"}
+    assert summary["cap_bytes"] == 100 * 10**9 and summary["unlimited"] is False
+    assert summary["used_bytes"] is None
+    assert summary["last_reading_at"] == "2026-11-30T22:00:00Z"
+    assert summary["status"] == "ok" and summary["last_error"] is None
+    assert summary["note"] == WAITING
+    table = _run(config, clock, "status").stdout
+    assert "100.0 GB" in table and WAITING in table
+    assert "unlimited" not in table and "never" not in table
+
+
+def test_the_closed_cycle_has_its_end_and_final_figure(
+    closed_cycle_figure: tuple[Path, FakeClock, Any],
+) -> None:
+    config, clock, _ = closed_cycle_figure
+    _run(config, clock, "poll")
+    (november,) = json.loads(_run(config, clock, "history", "--json").stdout)["aa"]
+    assert november["start"] == "2026-11-01T00:00:00Z"
+    assert november["end"] == "2026-12-01T00:00:00Z"
+    assert november["closed"] is True and november["used_bytes"] == 36_750_000_000
+    table = _run(config, clock, "history").stdout
+    assert "2026-11-01 – 2026-11-30" in table and "in progress" not in table
+    assert "last 1 cycle" in table and "1 cycles" not in table
+
+
+def test_api_metrics_and_home_assistant_keep_the_cap(
+    closed_cycle_figure: tuple[Path, FakeClock, Any],
+) -> None:
+    config, clock, _ = closed_cycle_figure
+    _run(config, clock, "poll")
+    settings = load_settings(config)
+    store = open_store(settings.resolved_database_url())
+    try:
+        client = TestClient(create_app(settings, store, clock=clock))
+        (account,) = client.get("/api/v1/accounts").json()
+        assert account["cap_bytes"] == 100 * 10**9 and account["note"] == WAITING
+        assert account["last_reading_at"] == "2026-11-30T22:00:00Z"
+        (november,) = client.get("/api/v1/accounts/aa/cycles").json()
+        assert november["end"] == "2026-12-01T00:00:00Z" and november["closed"] is True
+        metrics = client.get("/metrics").text
+        assert 'capwatch_cap_bytes{account="aa"} 1e+11' in metrics
+        # 2026-11-30T22:00:00Z is 1796076000 seconds after the epoch
+        assert 'capwatch_last_reading_timestamp_seconds{account="aa"} 1.796076e+09' in metrics
+        assert 'capwatch_awaiting_first_figure{account="aa"} 1.0' in metrics
+        page = client.get("/accounts/aa").text
+        assert WAITING.replace("'", "&#x27;") in page and "unlimited" not in page
+        overview = client.get("/").text
+        assert "100.0 GB" in overview and "never" not in overview
+        summary = account_summary(settings, store, "aa", clock())
+        state = state_payload(summary, [])
+        assert state["cap_bytes"] == 100 * 10**9
+        assert state["last_reading"] == "2026-11-30T22:00:00+00:00"
+        assert state["note"] == WAITING
+    finally:
+        store.close()
+
+
+def test_the_first_figure_of_the_new_cycle_ends_the_wait(
+    closed_cycle_figure: tuple[Path, FakeClock, Any],
+) -> None:
+    config, clock, state = closed_cycle_figure
+    _run(config, clock, "poll")
+    state.lines = [_line("2026-12-01 06:00:00", 1_500_000_000)]
+    clock.advance(timedelta(hours=1))
+    (polled,) = json.loads(_run(config, clock, "poll", "--json").stdout)
+    assert polled["message"] is None and polled["reading"]["cycle_start"] == "2026-12-01T00:00:00Z"
+    (summary,) = json.loads(_run(config, clock, "status", "--json").stdout)
+    assert summary["used_bytes"] == 1_500_000_000 and summary["note"] is None
+    cycles = json.loads(_run(config, clock, "history", "--json").stdout)["aa"]
+    assert [(c["start"], c["end"], c["closed"]) for c in cycles] == [
+        ("2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z", False),
+        ("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z", True),
+    ]
+
+
+def test_cycles_missed_while_the_daemon_was_down_are_closed_by_the_calendar(
+    closed_cycle_figure: tuple[Path, FakeClock, Any],
+) -> None:
+    """November was read; capwatch was off until 3 February: every cycle shown has its end."""
+    config, clock, state = closed_cycle_figure
+    state.lines = [_line("2026-11-20 12:00:00", 20 * 10**9)]
+    clock.set(datetime(2026, 11, 20, 13, tzinfo=UTC))
+    _run(config, clock, "poll")
+    clock.set(datetime(2027, 2, 3, 9, tzinfo=UTC))
+    (summary,) = json.loads(_run(config, clock, "status", "--json").stdout)
+    assert summary["cycle"] == {"start": "2027-02-01T00:00:00Z", "end": "2027-03-01T00:00:00Z"}
+    assert summary["cap_bytes"] == 100 * 10**9 and summary["note"] == WAITING
+    (november,) = json.loads(_run(config, clock, "history", "--json").stdout)["aa"]
+    assert november["end"] == "2026-12-01T00:00:00Z" and november["closed"] is True
+
+
+XFINITY_OPTIONS = (
+    'login_base_url = "{url}"\ncustomer_base_url = "{url}"\ngraphql_url = "{url}/galileo/graphql"\n'
+)
+
+
+async def test_xfinity_with_november_newest_on_december_first(
+    tmp_path: Path, xfinity_fake: tuple[Any, str]
+) -> None:
+    """Xfinity's reply still ends with November on 1 December: November's final figure is
+    stored, with October from its history, and the poll is a success."""
+    from capwatch.providers.xfinity.session import StoredCookie, XfinitySession, save_session
+    from tests.fakes.xfinity import SESSION_COOKIE
+
+    state, url = xfinity_fake
+    clock = FakeClock(datetime(2026, 12, 1, 14, tzinfo=UTC))
+    state.clock, state.publish_lag_days = clock, 1
+    state.sessions["sess-value-123"] = True
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "home"\nprovider = "xfinity"\n'
+        f'cap = "provider"\n[accounts.cycle]\ntimezone = "America/New_York"\n'
+        f"[accounts.options]\n{XFINITY_OPTIONS.format(url=url)}"
+    )
+    settings = load_settings(config)
+    store = open_store(settings.resolved_database_url())
+    try:
+        coordinator = Coordinator(settings, store, clock=clock)
+        session_file = coordinator.runtime("home").provider.session_path  # type: ignore[attr-defined]
+        cookie = StoredCookie(SESSION_COOKIE, "sess-value-123", "127.0.0.1")
+        save_session(session_file, XfinitySession(cookies=(cookie,), bearer_token=None))
+        result = await coordinator.poll_account("home")
+        assert result.ok and result.stored, result.message
+        assert "has not published the new cycle yet" in (result.message or "")
+        assert result.reading is not None and result.reading.used_bytes == 585 * 10**9
+        november_start = datetime(2026, 11, 1, 4, tzinfo=UTC)  # midnight EDT
+        assert result.reading.cycle_start == november_start
+        cycles = store.cycles("home")
+        assert [(c.cycle_start.month, c.cycle_end) for c in cycles] == [
+            (11, datetime(2026, 12, 1, 5, tzinfo=UTC)),  # midnight EST
+            (10, november_start),
+        ]
+        assert cycles[1].used_bytes == 1001 * 10**9
+        summary = account_summary(settings, store, "home", clock())
+        assert summary.cycle.start == datetime(2026, 12, 1, 5, tzinfo=UTC)
+        assert summary.cap_bytes == 1229 * 10**9 and summary.note == WAITING
+        assert summary.consecutive_failures == 0 and summary.last_error is None
+    finally:
+        store.close()

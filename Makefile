@@ -5,9 +5,23 @@ PY := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 # Debian packages the test suite starts as real servers or drives (one line each, checked with dpkg).
-DEB_TEST_PACKAGES := chromium postgresql snmpd snmp mosquitto influxdb prometheus graphite-carbon vnstat openssl fonts-dejavu-core systemd
+DEB_TEST_PACKAGES := chromium postgresql snmpd snmp mosquitto influxdb prometheus graphite-carbon vnstat openssl fonts-dejavu-core systemd faketime
+# apt waits for another apt/dpkg (unattended upgrades on a fresh machine) instead of failing.
+APT_WAIT := -o DPkg::Lock::Timeout=600
+# Instants `make test-instants` runs the whole suite at, as "ZONE|local start": the process
+# runs under faketime, its clock starting there and running on (so each run also crosses the
+# instant it names). Cycle edges, a 30-day month's end, both DST changes of New York and London
+# (the repeated and the skipped hour), 29 February and a year's end.
+TEST_INSTANTS := \
+	"UTC|2026-11-30 23:58:30" \
+	"America/New_York|2026-11-01 01:29:00" \
+	"America/New_York|2027-03-14 01:58:30" \
+	"Europe/London|2026-10-25 01:29:00" \
+	"Europe/London|2027-03-28 00:58:30" \
+	"Australia/Adelaide|2028-02-29 23:58:30" \
+	"Pacific/Auckland|2026-12-31 23:58:30"
 
-.PHONY: serve test lint deps-test debs clean docs
+.PHONY: serve test test-instants lint deps-test debs clean docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,14 +45,28 @@ debs:
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	  for try in 1 2 3 4 5 6 7 8 9 10; do \
+	    $$SUDO apt-get $(APT_WAIT) update -qq && break; \
+	    echo "apt-get update failed (another apt running?); retrying in 30 s"; sleep 30; \
+	  done; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get $(APT_WAIT) install -y -qq \
+	    --no-install-recommends $$missing; \
 	fi
 
 deps-test: $(STAMP_TEST) debs
 
 test: deps-test
 	$(PY) -m pytest
+
+# The suite under faketime at each of TEST_INSTANTS (monotonic clocks stay real, so timeouts
+# and sleeps behave); stops at the first instant that fails and names it.
+test-instants: deps-test
+	@for spec in $(TEST_INSTANTS); do \
+	  zone=$${spec%%|*}; start=$${spec#*|}; \
+	  echo "== make test-instants: TZ=$$zone, clock from $$start"; \
+	  TZ=$$zone FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "@$$start" \
+	    $(PY) -m pytest -q -p no:cacheprovider || { echo "failed at TZ=$$zone $$start"; exit 1; }; \
+	done
 
 lint: $(STAMP_TEST)
 	$(VENV)/bin/ruff check src tests bench

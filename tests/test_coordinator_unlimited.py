@@ -1,22 +1,34 @@
-"""An unlimited Xfinity plan without a meter (404) is a successful poll that stores nothing."""
+"""Unlimited Xfinity plans poll OK: without a meter (404) nothing is stored; with one (policy
+"unlimited") the usage is kept; either way the account shows "unlimited", never an error."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from capwatch.config import load_settings
-from capwatch.models import PollOutcome
+from capwatch.models import AccountStatus, PollOutcome
 from capwatch.providers.xfinity.session import StoredCookie, XfinitySession, save_session
 from capwatch.service.coordinator import Coordinator
+from capwatch.service.views import account_summary
 from capwatch.store import open_store
 from tests.fakes.xfinity import SESSION_COOKIE, FakeXfinityState
+from tests.fixtures.common import FakeClock
+
+MID_MONTH = datetime(2026, 11, 18, 15, tzinfo=UTC)
 
 
-async def test_unlimited_without_meter_is_ok_and_stores_nothing(
-    tmp_path: Path, xfinity_fake: tuple[FakeXfinityState, str]
+@pytest.mark.parametrize("plan", ["no-meter-404", "policy-unlimited"])
+async def test_unlimited_plan_is_ok(
+    tmp_path: Path, xfinity_fake: tuple[FakeXfinityState, str], plan: str
 ) -> None:
     state, url = xfinity_fake
-    state.unlimited_404 = True
+    clock = FakeClock(MID_MONTH)
+    state.clock = clock
+    state.unlimited_404 = plan == "no-meter-404"
+    state.policy = "unlimited" if plan == "policy-unlimited" else "limited"
     state.sessions["sess-value-123"] = True
     config = tmp_path / "c.toml"
     config.write_text(
@@ -27,15 +39,25 @@ async def test_unlimited_without_meter_is_ok_and_stores_nothing(
     settings = load_settings(config)
     store = open_store(settings.resolved_database_url())
     try:
-        coordinator = Coordinator(settings, store)
+        coordinator = Coordinator(settings, store, clock=clock)
         rt = coordinator.runtime("home")
         session_file = rt.provider.session_path  # type: ignore[attr-defined]
         cookie = StoredCookie(SESSION_COOKIE, "sess-value-123", "127.0.0.1")
         save_session(session_file, XfinitySession(cookies=(cookie,), bearer_token=None))
-        result = await coordinator.poll_account("home")
-        assert result.ok and not result.stored and result.reading is None
-        assert "unlimited" in (result.message or "")
-        assert store.readings("home") == []
-        assert store.poll_log("home")[0].outcome is PollOutcome.OK
+        for _ in range(2):
+            result = await coordinator.poll_account("home")
+            assert result.ok, result.message
+        assert all(e.outcome is PollOutcome.OK for e in store.poll_log("home"))
+        summary = account_summary(settings, store, "home", clock())
+        assert summary.unlimited and summary.cap_bytes is None
+        assert summary.status is AccountStatus.OK and summary.last_error is None
+        states = store.alert_states("home")
+        assert not any(s.active for s in states.values()), states
+        if plan == "no-meter-404":
+            assert result.reading is None and "unlimited" in (result.message or "")
+            assert store.readings("home") == [] and summary.used_bytes is None
+        else:
+            assert result.reading is not None and result.reading.cap_bytes is None
+            assert summary.used_bytes == 585 * 10**9
     finally:
         store.close()

@@ -152,3 +152,28 @@ def test_bad_anchor(bad: int) -> None:
 def test_naive_instant_rejected() -> None:
     with pytest.raises(ValueError, match="naive"):
         CycleRule(1, ZoneInfo("UTC")).cycle_at(datetime(2024, 1, 1))
+
+
+def test_next_cycle_follows_the_rule_a_billing_day_or_the_same_length() -> None:
+    """After a cycle ends with no reading of the next: calendar, ISP billing day, 28 days."""
+    from datetime import date
+
+    from capwatch.analysis.cycles import CycleRule, cycle_from_dates, next_cycle, span_of
+    from capwatch.models import Cycle
+
+    ny = ZoneInfo("America/New_York")
+    rule = CycleRule(None, ny)
+    november = rule.cycle_at(datetime(2026, 11, 15, tzinfo=UTC))
+    assert next_cycle(rule, november) == rule.cycle_at(datetime(2026, 12, 15, tzinfo=UTC))
+    billing = cycle_from_dates(date(2026, 10, 14), date(2026, 11, 13), ny)
+    assert next_cycle(rule, billing) == cycle_from_dates(date(2026, 11, 14), date(2026, 12, 13), ny)
+    mobile = cycle_from_dates(date(2026, 10, 20), date(2026, 11, 16), ny)  # 28 days
+    after = next_cycle(rule, mobile)
+    assert after == cycle_from_dates(date(2026, 11, 17), date(2026, 12, 14), ny)
+    assert after.start == mobile.end  # contiguous across the DST change of 1 November
+    # a stored cycle without an end: the rule's span, or a month from its own start day
+    assert span_of(rule, november.start, None) == november
+    assert span_of(rule, billing.start, None) == billing
+    assert span_of(rule, mobile.start, mobile.end) == mobile
+    odd = Cycle(datetime(2026, 11, 3, 7, 30, tzinfo=UTC), datetime(2026, 11, 10, 7, 30, tzinfo=UTC))
+    assert next_cycle(rule, odd) == Cycle(odd.end, odd.end + (odd.end - odd.start))

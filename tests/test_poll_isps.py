@@ -72,3 +72,56 @@ def test_poll_against_fake_isp(
     for path in (tmp_path / "data").rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+# provider: (options change, fake mode or None, stores a usage figure)
+UNLIMITED: dict[str, tuple[str, str | None, bool]] = {
+    "aaisp": ("", "unlimited", False),  # quota_monthly "0": CHAOS has no figure for the line
+    "aussie": ("", "unlimited", True),  # remainingMb null, usage still metered
+    "internode": ("", "unlimited", True),  # quota 0
+    "startca": ("unlimited = true\n", None, True),  # the plan says so; usage still counted
+}
+
+
+@pytest.mark.parametrize("provider", sorted(UNLIMITED))
+def test_unlimited_reply_is_a_successful_poll(
+    provider: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An unlimited line polls OK, keeps the usage it has, shows "unlimited" and no error."""
+    fixture, options, secret = CASES[provider]
+    extra, mode, metered = UNLIMITED[provider]
+    url, state = request.getfixturevalue(fixture)
+    if mode is not None:
+        state.mode = mode
+    if provider == "aussie":  # a figure half an hour before NOW (Sydney wall time)
+        state.usage = dict(state.usage, lastUpdated="2026-11-24 01:30:00")
+    options = options.replace("cap_gb = 400\n", "")
+    monkeypatch.setenv("ISP_SECRET", secret)
+    config = tmp_path / "capwatch.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "line"\n'
+        f'provider = "{provider}"\ncap = "provider"\n'
+        f"[accounts.options]\n{options.replace('URL', url)}{extra}"
+    )
+    runner = CliRunner()
+    clock = FakeClock(NOW)
+    for _ in range(2):  # the second poll too: no repeated failure, no error state
+        result = runner.invoke(cli, ["--config", str(config), "poll", "--json"], obj={"clock": clock})
+        assert result.exit_code == 0, result.output + result.stderr
+        (polled,) = json.loads(result.stdout)
+        assert polled["outcome"] == "ok", polled
+        assert (polled["reading"] is not None) == metered, polled
+    status = runner.invoke(cli, ["--config", str(config), "status", "--json"], obj={"clock": clock})
+    (summary,) = json.loads(status.stdout)
+    assert summary["unlimited"] is True and summary["cap_bytes"] is None
+    assert summary["status"] == "ok" and summary["last_error"] is None
+    assert summary["consecutive_failures"] == 0 and summary["alerts"] == []
+    assert (summary["used_bytes"] is not None) == metered
+    table = runner.invoke(cli, ["--config", str(config), "status"], obj={"clock": clock}).stdout
+    assert "unlimited" in table and "error" not in table
+    doctor = runner.invoke(cli, ["--config", str(config), "doctor"], obj={"clock": clock})
+    suggests = "unlimited plan without an ISP meter" in doctor.stdout
+    assert suggests == (not metered), doctor.stdout

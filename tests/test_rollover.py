@@ -224,3 +224,38 @@ async def test_xfinity_with_november_newest_on_december_first(
         assert summary.consecutive_failures == 0 and summary.last_error is None
     finally:
         store.close()
+
+
+def test_the_isps_own_cycle_end_is_the_cycles_end(tmp_path: Path) -> None:
+    """An http_json period of 2026-11-20 to 2026-12-17 (inclusive, New York) ends at local
+    midnight of the 18th: days left, allowance and forecast horizon follow it, not a month on
+    from the start day (a prorated or 28-day cycle)."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from tests.fakes._server import serve
+
+    async def usage(_request: Any) -> JSONResponse:
+        body = {"used": 412_000_000_000, "cap": 1_000_000_000_000}
+        return JSONResponse(body | {"period": {"start": "2026-11-20", "end": "2026-12-17"}})
+
+    clock = FakeClock(datetime(2026, 12, 1, 14, tzinfo=UTC))
+    with serve(Starlette(routes=[Route("/usage", usage)])) as url:
+        config = tmp_path / "capwatch.toml"
+        config.write_text(
+            f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "mobile"\n'
+            'provider = "http_json"\ncap = "provider"\n'
+            '[accounts.cycle]\ntimezone = "America/New_York"\n'
+            f'[accounts.options]\nurl = "{url}/usage"\nused_path = "$.used"\n'
+            'cap_path = "$.cap"\ncycle_start_path = "$.period.start"\n'
+            'cycle_end_path = "$.period.end"\ndate_format = "%Y-%m-%d"\n'
+        )
+        _run(config, clock, "poll")
+        (summary,) = json.loads(_run(config, clock, "status", "--json").stdout)
+    assert summary["cycle"] == {"start": "2026-11-20T05:00:00Z", "end": "2026-12-18T05:00:00Z"}
+    assert summary["days_left"] == pytest.approx(16.625, abs=0.01)
+    # 588 GB left over 16.6 days
+    assert summary["daily_allowance_bytes"] == pytest.approx(588e9 / 16.625, rel=0.01)
+    (cycle,) = json.loads(_run(config, clock, "history", "--json").stdout)["mobile"]
+    assert cycle["end"] == "2026-12-18T05:00:00Z" and cycle["closed"] is False

@@ -221,3 +221,30 @@ def test_opening_an_up_to_date_store_does_not_import_alembic(tmp_path: Path) -> 
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "False", "ok"]
+
+
+def test_sqlite_file_uri_never_becomes_a_relative_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``sqlite:///file:/abs/x.db?mode=ro`` is an SQLite URI: read-only, nothing created in the
+    working directory (a ``./file:`` tree was once committed by a test doing this)."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    db = tmp_path / "data" / "rw.db"
+    st = open_store(f"sqlite:///file:{db}")  # read-write-create, as a URI
+    st.ensure_account("a", "host", "UTC")
+    st.close()
+    assert db.is_file() and list(cwd.iterdir()) == []
+    ro = open_store(f"sqlite:///file:{db}?mode=ro&uri=true", migrate=False)
+    try:
+        assert ro.account_names() == ["a"]
+        with pytest.raises(StoreError, match="readonly"):
+            ro.ensure_account("b", "host", "UTC")
+    finally:
+        ro.close()
+    with pytest.raises(StoreError):
+        open_store(f"sqlite:///file:{tmp_path / 'missing.db'}?mode=ro", migrate=False).account_names()
+    assert not (tmp_path / "missing.db").exists() and list(cwd.iterdir()) == []
+    with pytest.raises(StoreError, match="absolute path"):
+        open_store("sqlite:///file:relative.db")

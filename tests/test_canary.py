@@ -83,7 +83,7 @@ async def _drive_polls(settings: Settings, state: meter.MeterState) -> list[str]
                 state.faults.append(fault)
             result = await coord.poll_account("isp", force=True)
             texts.append(repr(result))
-        assert any("stored=True" in t for t in texts)
+        assert any("stored=True" in t for t in texts), texts
     finally:
         store.close()
     return texts

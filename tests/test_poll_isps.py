@@ -109,7 +109,9 @@ def test_unlimited_reply_is_a_successful_poll(
     runner = CliRunner()
     clock = FakeClock(NOW)
     for _ in range(2):  # the second poll too: no repeated failure, no error state
-        result = runner.invoke(cli, ["--config", str(config), "poll", "--json"], obj={"clock": clock})
+        result = runner.invoke(
+            cli, ["--config", str(config), "poll", "--json"], obj={"clock": clock}
+        )
         assert result.exit_code == 0, result.output + result.stderr
         (polled,) = json.loads(result.stdout)
         assert polled["outcome"] == "ok", polled

@@ -140,7 +140,10 @@ async def test_v2c_reads_real_lo_64_bit(snmpd_server: SnmpdServer, data_dir: Pat
     assert [c.key for c in snap.counters] == ["lo:rx", "lo:tx"]
     assert {c.width for c in snap.counters} == {64}
     assert snap.raw == {"interfaces": ["lo"], "uptime_source": "hrSystemUptime", "widths": [64]}
-    boot = datetime.fromtimestamp(psutil.boot_time(), UTC)
+    # the boot instant on this process's clock: now less the host's uptime (psutil.boot_time
+    # is the kernel's, which differs when the clock is not the kernel's, as under faketime)
+    uptime = float(Path("/proc/uptime").read_text().split()[0])
+    boot = datetime.now(UTC) - timedelta(seconds=uptime)
     epoch = datetime.fromisoformat(snap.counters[0].epoch.removeprefix("boot:"))
     assert abs((epoch - boot).total_seconds()) <= 90  # hrSystemUptime is the host's uptime
     values = await _lo_between_psutil_reads(provider)

@@ -244,7 +244,9 @@ def test_sqlite_file_uri_never_becomes_a_relative_directory(
     finally:
         ro.close()
     with pytest.raises(StoreError):
-        open_store(f"sqlite:///file:{tmp_path / 'missing.db'}?mode=ro", migrate=False).account_names()
+        open_store(
+            f"sqlite:///file:{tmp_path / 'missing.db'}?mode=ro", migrate=False
+        ).account_names()
     assert not (tmp_path / "missing.db").exists() and list(cwd.iterdir()) == []
     with pytest.raises(StoreError, match="absolute path"):
         open_store("sqlite:///file:relative.db")

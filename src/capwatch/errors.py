@@ -16,6 +16,7 @@
         ├── ServerError        5xx from the source: retry with backoff
         ├── RateLimited        429: wait ``retry_after`` seconds
         └── BadResponse        the payload is not what the protocol says: keep it for diagnosis
+            └── Implausible    a figure the line could not have carried: archived, not stored
 
 Messages never carry secrets: providers build them from status codes, URL paths and field
 names, never from request bodies or headers.
@@ -97,6 +98,11 @@ class BadResponse(ProviderError):
     def __init__(self, message: str, payload: Any = None) -> None:
         super().__init__(message)
         self.payload = payload
+
+
+class Implausible(BadResponse):
+    """A well-formed figure that cannot be true (more than the line carries): the already
+    secret-free payload is archived with the poll log line, and no reading is stored."""
 
 
 _OUTCOMES: tuple[tuple[type[BaseException], PollOutcome], ...] = (

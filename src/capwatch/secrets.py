@@ -91,6 +91,8 @@ class Secret:
         if isinstance(value, Secret):
             return value
         if isinstance(value, str):
+            if not value.strip():
+                raise ValueError("a secret must not be empty")
             return cls("literal", value)
         if isinstance(value, Mapping):
             keys = [str(k) for k in value]
@@ -140,6 +142,8 @@ class Secret:
         """Resolve and return the value (cached); ConfigError naming the reference on failure."""
         if self._cache is None:
             value = self._resolve()
+            if not value.strip():
+                raise ConfigError(f"secret {self.describe()}: resolves to an empty value")
             register_secret(value)
             self._cache = value
         return self._cache

@@ -17,7 +17,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-MODES = ["ok", "unlimited", "bad_password", "error", "5xx", "html", "truncated", "429", "empty"]
+MODES = [
+    "ok",
+    "unlimited",
+    "bad_password",
+    "error",
+    "5xx",
+    "html",
+    "truncated",
+    "429",
+    "empty",
+    "echo",  # a careless reply that echoes the request form (for secret-leak tests)
+]
 USERNAME = "test@a.1"
 PASSWORD = "fake-aa-password"
 
@@ -86,6 +97,9 @@ async def _quota(request: Request) -> Response:
     lines = [] if state.mode == "empty" else state.lines
     if state.mode == "unlimited":
         lines = [dict(ln, quota_monthly="0", quota_remaining="0") for ln in lines]
+    if state.mode == "echo":
+        echoed = "&".join(f"{k}={v}" for k, v in creds.items())
+        return JSONResponse({"quota": lines, "request": echoed})
     if request.url.path.endswith("/info"):
         info = [dict(ln, login=state.username, postcode="AB1 2CD") for ln in lines]
         return JSONResponse({"info": info})

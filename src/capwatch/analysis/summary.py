@@ -67,7 +67,9 @@ def summarize(
     inside = [r for r in readings if r.observed_at in cycle and r.observed_at <= now]
     newest = max(inside, key=lambda r: r.observed_at) if inside else None
     cap = cap_bytes if cap_bytes is not None else (newest.cap_bytes if newest else None)
-    used = max((u for _, u in samples), default=None)
+    # The newest figure is the source's word (an ISP may correct itself downward); counter
+    # sources only ever grow within a cycle, so for them this is also the largest.
+    used = newest.used_bytes if newest is not None else None
     fc = _forecast(samples, cycle, cap, history, now, zone)
     projected = fc.expected_bytes if fc is not None else used
     last = newest or previous

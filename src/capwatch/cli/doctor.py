@@ -109,6 +109,8 @@ def store_checks(settings: Any) -> Iterator[Check]:
         result = store.integrity_check()
         yield Check("store", result == "ok", f"{store.url_display}: integrity {result}")
         yield from meter_checks(settings, store)
+    except CapwatchError as exc:  # a damaged file can open and then fail on the first read
+        yield Check("store", False, str(exc))
     finally:
         store.close()
 

@@ -197,6 +197,13 @@ class AccountSettings(_Model):
         "never below the provider's minimum.",
     )
     enabled: bool = Field(default=True, description="Poll this account.")
+    max_rate_mbps: float = Field(
+        default=10_000.0,
+        gt=0,
+        description="The fastest the line can carry, in Mbit/s. A meter figure that grew faster "
+        "than this since the previous one (or since the cycle began) is impossible: it is kept "
+        "in the payload archive for diagnosis, not stored as a reading, and the poll log says so.",
+    )
     alerts: AlertSettings = Field(
         default_factory=AlertSettings, description="Alert thresholds of this account."
     )

@@ -42,6 +42,8 @@ class WebSettings(_Model):
 
     @model_validator(mode="after")
     def _auth_needed(self) -> WebSettings:
+        if self.username is not None and not self.username.strip():
+            raise LocatedError(("username",), "web.username must not be empty")
         if (self.username is None) != (self.password is None):
             raise LocatedError(
                 ("password" if self.password is None else "username",),

@@ -130,6 +130,26 @@ def redact_text(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+_URL_SECRET_WORDS = ("key", "token", "pass", "secret", "auth", "sig", "session")
+
+
+def url_secrets(url: str) -> list[str]:
+    """Secrets written into a URL: the userinfo password and secret-looking query values
+    (``?apikey=``, ``?token=``); each is registered for redaction before any request is sent."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from capwatch.secrets import register_secret
+
+    parts = urlsplit(url)
+    found = [parts.password] if parts.password else []
+    for name, value in parse_qsl(parts.query, keep_blank_values=False):
+        if value and any(word in name.lower() for word in _URL_SECRET_WORDS):
+            found.append(value)
+    for value in found:
+        register_secret(value)
+    return found
+
+
 def strip_secrets(value: Any, secrets: Iterable[str] = ()) -> Any:
     """Return a copy of a JSON-like value without secret keys or secret values."""
     known = [s for s in secrets if s and len(s) >= 3]

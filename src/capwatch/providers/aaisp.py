@@ -62,8 +62,10 @@ def parse_quota(
     sum_lines: bool = False,
     tz: ZoneInfo | None = None,
     now: datetime | None = None,
+    secrets: Sequence[str] = (),
 ) -> Snapshot:
-    """Turn a CHAOS ``broadband/quota`` answer into a Snapshot (pure)."""
+    """Turn a CHAOS ``broadband/quota`` answer into a Snapshot (pure); ``secrets`` are
+    stripped from what it keeps."""
     tz = tz or ZoneInfo(LONDON)
     if not isinstance(payload, Mapping):
         raise BadResponse("CHAOS broadband/quota: expected a JSON object", payload=payload)
@@ -88,13 +90,17 @@ def parse_quota(
         cycle_start=cycle.start,
         cycle_end=cycle.end,
         units="bytes",
-        raw=strip_secrets(payload),
+        raw=strip_secrets(payload, secrets),
         lines={ln.id: ln.used for ln in lines if ln.monthly} if len(lines) > 1 else {},
     )
 
 
 def parse_line_quota(
-    payload: Any, *, tz: ZoneInfo | None = None, now: datetime | None = None
+    payload: Any,
+    *,
+    tz: ZoneInfo | None = None,
+    now: datetime | None = None,
+    secrets: Sequence[str] = (),
 ) -> Snapshot:
     """Turn a quota.aa.net.uk JSON answer (the line's own quota, live) into a Snapshot (pure)."""
     tz = tz or ZoneInfo(LONDON)
@@ -119,7 +125,7 @@ def parse_line_quota(
         cycle_start=cycle.start,
         cycle_end=cycle.end,
         units="bytes",
-        raw=strip_secrets(payload),
+        raw=strip_secrets(payload, secrets),
     )
 
 
@@ -202,7 +208,8 @@ class AaispProvider(Provider[AaispOptions]):
             if opts.login_kind == "control"
             else ("account_number", "account_password")
         )
-        form = {user_key: opts.username, pass_key: opts.password.reveal()}
+        password = opts.password.reveal()
+        form = {user_key: opts.username, pass_key: password}
         response = await send(
             client,
             "POST",
@@ -216,6 +223,7 @@ class AaispProvider(Provider[AaispOptions]):
             sum_lines=opts.sum_lines,
             tz=tz,
             now=self.context.clock(),
+            secrets=(password,),
         )
 
     async def _fetch_line(self, client: httpx.AsyncClient, tz: ZoneInfo) -> Snapshot:

@@ -23,7 +23,7 @@ from capwatch.analysis.cycles import local_midnight
 from capwatch.errors import BadResponse
 from capwatch.models import Snapshot, as_utc, utcnow
 from capwatch.providers._http import json_body, send
-from capwatch.providers._isputil import strip_secrets, to_decimal, zone
+from capwatch.providers._isputil import strip_secrets, to_decimal, url_secrets, zone
 from capwatch.providers.base import Provider, ProviderOptions
 from capwatch.secrets import Secret, redact
 from capwatch.units import parse_bytes
@@ -236,7 +236,7 @@ class HttpJsonProvider(Provider[HttpJsonOptions]):
         opts = self.options
         headers, header_secrets = _reveal(opts.headers)
         params, param_secrets = _reveal(opts.params)
-        secrets = tuple(header_secrets + param_secrets)
+        secrets = tuple(header_secrets + param_secrets + url_secrets(opts.url))
         headers.setdefault("User-Agent", self.context.user_agent)
         headers.setdefault("Accept", "application/json")
         kwargs: dict[str, Any] = {"headers": headers, "params": params or None}

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ from capwatch.errors import (
     BadResponse,
     BotBlocked,
     CapwatchError,
+    Implausible,
     ProviderError,
     RateLimited,
     classify,
@@ -257,7 +258,10 @@ class Coordinator:
             message = f"internal error: {type(exc).__name__}: {message}"
         else:
             log.warning("poll of %s failed: %s", name, message, extra={"account": name})
-        if isinstance(exc, BadResponse) and exc.payload is not None:
+        payload = None
+        if isinstance(exc, Implausible) and isinstance(exc.payload, Mapping):
+            payload = exc.payload  # the snapshot's raw: secret-free, as on a success
+        elif isinstance(exc, BadResponse) and exc.payload is not None:
             log.debug("bad payload from %s kept for diagnosis", name)
         entry = PollLogEntry(
             account=name,
@@ -267,11 +271,19 @@ class Coordinator:
             error_class=type(exc).__name__,
             message=message[:500],
         )
-        await asyncio.to_thread(self.store.log_poll, entry)
+        await asyncio.to_thread(self._log_failure, entry, payload)
         self._note_failure(name, exc)
         # Alerts are evaluated after failures too: the stale rule can only fire while polls fail.
         await self._after_success(rt, auth_required=await self._auth_flag(name, exc))
         return PollResult(name, outcome, message=message, duration_s=entry.duration_s)
+
+    def _log_failure(self, entry: PollLogEntry, payload: Mapping[str, Any] | None) -> None:
+        """The failure's poll log line, with the refused payload archived where it can be."""
+        try:
+            self.store.log_poll(entry, payload)
+        except CapwatchError:
+            log.warning("could not archive the refused payload of %s", entry.account)
+            self.store.log_poll(entry)
 
     async def _auth_flag(self, name: str, exc: Exception) -> bool:
         """Auth is required after an auth failure; other failures keep its current state."""

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, NamedTuple
 
-from capwatch.errors import BadResponse
+from capwatch.errors import BadResponse, Implausible
 from capwatch.models import CounterState, Cycle, Reading, Snapshot, as_utc
 
 if TYPE_CHECKING:
@@ -61,6 +61,36 @@ def source_cycle(rt: AccountRuntime, snap: Snapshot, observed: datetime) -> Cycl
     return span_of(rt.rule, snap.cycle_start, snap.cycle_end)
 
 
+SLACK_BYTES = 10 * 10**9
+"""Allowed on top of what the line carries: ISPs round (whole GB on some) and publish in
+batches; a jump this small cannot rule a cycle, and one that can is far above it."""
+
+
+def check_plausible(
+    rt: AccountRuntime, store: Store, snap: Snapshot, used: int, observed: datetime, cycle: Cycle
+) -> None:
+    """Refuse a meter figure that grew faster than the line can carry (BadResponse, payload
+    kept): one wild answer must not rule a cycle. Counters keep their own monotonic rules."""
+    from capwatch.units import format_bytes
+
+    previous = store.latest_reading(rt.account.name)
+    since, base = cycle.start, 0
+    if previous is not None and previous.cycle_start == cycle.start:
+        if previous.observed_at >= observed:
+            return
+        since, base = previous.observed_at, previous.used_bytes
+    seconds = max((observed - since).total_seconds(), 0.0)
+    ceiling = rt.account.max_rate_mbps * 1e6 / 8 * seconds + SLACK_BYTES
+    if used - base <= ceiling:
+        return
+    raise Implausible(
+        f"{snap.source}: implausible figure {format_bytes(used)}: {format_bytes(used - base)} "
+        f"more in {seconds / 60:.0f} min than a {rt.account.max_rate_mbps:g} Mbit/s line carries "
+        "(max_rate_mbps); kept for diagnosis, not stored",
+        payload=dict(snap.raw) if snap.raw is not None else {"used_bytes": used},
+    )
+
+
 def snapshot_to_reading(
     rt: AccountRuntime,
     snap: Snapshot,
@@ -100,6 +130,8 @@ def snapshot_to_reading(
         raise BadResponse(f"{snap.source}: the snapshot carries neither usage nor counters")
     if used < 0:
         raise BadResponse(f"{snap.source}: negative usage {used}")
+    if not snap.counters:
+        check_plausible(rt, store, snap, int(used), observed, cycle)
     cap = _cap(rt, snap)
     if cap is not None and cap <= 0:
         raise BadResponse(f"{snap.source}: cap {cap} is not positive")

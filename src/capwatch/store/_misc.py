@@ -7,9 +7,10 @@ import fcntl
 import hashlib
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.engine import Connection
@@ -81,12 +82,15 @@ class MiscMixin(StoreBase):
         }
 
     # poll log -----------------------------------------------------------------------------
-    def log_poll(self, entry: PollLogEntry) -> None:
-        """Append one poll log line (failures; successes come with record_poll)."""
+    def log_poll(self, entry: PollLogEntry, payload: Mapping[str, Any] | None = None) -> None:
+        """Append one poll log line (failures; successes come with record_poll), archiving the
+        (secret-free) payload of a refused answer with it."""
         rec.check_log(entry, "poll log entry")
         with self._write() as conn:
             aid, _tz = self._account(conn, entry.account, "poll log entry")
             rec.insert_log(conn, aid, entry)
+            if payload is not None:
+                rec.archive_payload(conn, aid, entry.started_at, payload)
 
     def poll_log(self, account: str | None = None, limit: int = 50) -> list[PollLogEntry]:
         """Newest poll log lines first."""

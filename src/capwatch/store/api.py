@@ -153,8 +153,9 @@ class Store(Protocol):
         """Upsert alert states."""
 
     # poll log -----------------------------------------------------------------------------
-    def log_poll(self, entry: PollLogEntry) -> None:
-        """Append one poll log line (failures; successes come with record_poll)."""
+    def log_poll(self, entry: PollLogEntry, payload: Mapping[str, Any] | None = None) -> None:
+        """Append one poll log line (failures; successes come with record_poll), archiving the
+        (secret-free) payload of a refused answer with it."""
 
     def poll_log(self, account: str | None = None, limit: int = 50) -> list[PollLogEntry]:
         """Newest poll log lines first."""

@@ -128,6 +128,13 @@ def _sqlite_file(url: URL) -> tuple[URL, Path | None, bool]:
 def _sqlite_engine(url: URL) -> Engine:
     url, path, create = _sqlite_file(url)
     memory = path is None
+    if path is not None and path.is_file() and path.stat().st_size == 0:
+        # An SQLite file of 0 bytes is a valid empty database: opening it would migrate it into
+        # a new store and the history it should hold would be gone without a word.
+        raise StoreError(
+            f"store {path} is empty (0 bytes): it holds no capwatch data; restore it from a "
+            "backup, or move it away to start a new store"
+        )
     if path is not None and create:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

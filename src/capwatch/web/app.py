@@ -31,22 +31,41 @@ OPEN_PATHS = frozenset({"/healthz"})
 STATIC_DIR = Path(__file__).parent / "static"
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison of UTF-8 bytes (``compare_digest`` refuses non-ASCII str)."""
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
 def _credentials_ok(settings: Settings, header: str | None) -> bool:
     web = settings.web
     if not header:
         return False
     scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if not value:
+        return False
     if scheme.lower() == "bearer" and web.auth_token is not None:
-        return hmac.compare_digest(value.strip(), web.auth_token.reveal())
+        # ASGI servers decode header bytes as Latin-1: encode back to compare the raw bytes
+        raw = value.encode("latin-1", errors="replace")
+        return hmac.compare_digest(raw, web.auth_token.reveal().encode("utf-8"))
     if scheme.lower() == "basic" and web.username and web.password is not None:
         try:
-            user, _, pw = base64.b64decode(value.strip()).decode().partition(":")
+            user, _, pw = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
         except (ValueError, UnicodeDecodeError):
             return False
-        return hmac.compare_digest(user, web.username) and hmac.compare_digest(
-            pw, web.password.reveal()
-        )
+        # both fields are always compared, so a wrong name answers as a wrong password does
+        user_ok = _same(user, web.username)
+        password_ok = _same(pw, web.password.reveal())
+        return user_ok and password_ok
     return False
+
+
+def _check_credentials(settings: Settings) -> None:
+    """Resolve the configured token and password once at start (ConfigError when empty)."""
+    web = settings.web
+    for secret in (web.auth_token, web.password):
+        if secret is not None:
+            secret.reveal()
 
 
 def _auth_configured(settings: Settings) -> bool:
@@ -83,6 +102,7 @@ def create_app(
     app.state.clock = clock or (coordinator.clock if coordinator is not None else utcnow)
 
     if _auth_configured(settings):
+        _check_credentials(settings)
 
         @app.middleware("http")
         async def require_auth(

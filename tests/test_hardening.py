@@ -1,0 +1,274 @@
+"""Hardening, second pass (issue 15): each test is named after the point it proves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from capwatch.config import load_settings
+from capwatch.models import PollOutcome
+from capwatch.service.coordinator import Coordinator
+from capwatch.service.views import account_summary
+from capwatch.store import open_store
+from tests.fakes import meter
+from tests.fakes._server import serve
+from tests.fixtures.common import FakeClock
+
+MID_CYCLE = datetime(2026, 11, 18, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def meter_account(tmp_path: Path) -> Iterator[tuple[Coordinator, meter.MeterState, FakeClock]]:
+    """An http_json account on the fake meter, polled by a coordinator on a pinned clock."""
+    clock = FakeClock(MID_CYCLE)
+    state = meter.MeterState(used_bytes=300 * 10**9, step_bytes=0, clock=clock)
+    with serve(meter.build(state)) as url:
+        config = tmp_path / "capwatch.toml"
+        config.write_text(
+            f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "home"\n'
+            'provider = "http_json"\ncap = "1.2 TB"\nmax_rate_mbps = 1000\n'
+            f"[accounts.options]\n{meter.provider_options(url)}"
+        )
+        settings = load_settings(config)
+        store = open_store(settings.resolved_database_url())
+        try:
+            yield Coordinator(settings, store, clock=clock, retry_wait_s=0), state, clock
+        finally:
+            store.close()
+
+
+async def _poll_at(
+    coordinator: Coordinator, state: meter.MeterState, clock: FakeClock, used: int
+) -> Any:
+    state.used_bytes = used
+    clock.advance(timedelta(minutes=30))
+    return await coordinator.poll_account("home", force=True)
+
+
+async def test_point_1_one_wild_reading_does_not_rule_the_cycle(
+    meter_account: tuple[Coordinator, meter.MeterState, FakeClock],
+) -> None:
+    coordinator, state, clock = meter_account
+    store, settings = coordinator.store, coordinator.settings
+    assert (await _poll_at(coordinator, state, clock, 300 * 10**9)).ok
+    wild = await _poll_at(coordinator, state, clock, 5 * 10**15)  # 5000 TB in half an hour
+    assert wild.outcome is PollOutcome.BAD_RESPONSE and not wild.stored
+    assert "implausible figure" in (wild.message or "") and "max_rate_mbps" in (wild.message or "")
+    assert store.poll_log("home", limit=1)[0].message == wild.message
+    archived = [p.body for p in store.payloads("home")]
+    assert any(str(5 * 10**15) in body for body in archived), archived
+    assert (await _poll_at(coordinator, state, clock, 310 * 10**9)).ok
+    summary = account_summary(settings, store, "home", clock())
+    assert summary.used_bytes == 310 * 10**9
+    assert summary.percent is not None and summary.percent < 30
+    fired = {k for k, s in store.alert_states("home").items() if s.active}
+    assert not any(rule in ("used", "projected") for rule, _ in fired), fired
+    # the ISP's own downward correction is its word: 500 GB revised to 400 GB shows 400 GB
+    assert (await _poll_at(coordinator, state, clock, 500 * 10**9)).ok
+    assert (await _poll_at(coordinator, state, clock, 400 * 10**9)).ok
+    assert account_summary(settings, store, "home", clock()).used_bytes == 400 * 10**9
+
+
+async def test_point_1_a_fast_but_possible_figure_is_believed(
+    meter_account: tuple[Coordinator, meter.MeterState, FakeClock],
+) -> None:
+    """Within what a 1 Gbit/s line carries in 30 minutes (225 GB) the figure is stored."""
+    coordinator, state, clock = meter_account
+    assert (await _poll_at(coordinator, state, clock, 300 * 10**9)).ok
+    assert (await _poll_at(coordinator, state, clock, 520 * 10**9)).ok
+
+
+def _cli(config: Path, *args: str) -> Any:
+    from click.testing import CliRunner
+
+    from capwatch.cli import cli
+
+    return CliRunner().invoke(cli, ["--config", str(config), *args], obj={})
+
+
+@pytest.mark.parametrize("damage", ["empty", "garbage", "torn pages"])
+def test_point_3_an_empty_or_damaged_store_is_never_replaced(tmp_path: Path, damage: str) -> None:
+    config = tmp_path / "capwatch.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n')
+    db = tmp_path / "data" / "capwatch.db"
+    if damage == "torn pages":
+        assert _cli(config, "poll").exit_code == 0
+        body = bytearray(db.read_bytes())
+        body[4096 : 4096 * 6] = b"\x55" * len(body[4096 : 4096 * 6])
+        db.write_bytes(bytes(body))
+    else:
+        db.parent.mkdir(parents=True)
+        db.write_bytes(b"" if damage == "empty" else b"not a database, " * 200)
+    before = db.read_bytes()
+    for command in ("status", "poll", "history"):
+        result = _cli(config, command)
+        assert result.exit_code == 2, (command, result.output)
+        (line,) = result.stderr.strip().splitlines()
+        assert str(db) in line and "Traceback" not in result.output
+    assert db.read_bytes() == before  # nothing replaced, recreated or migrated
+    doctor = _cli(config, "doctor")
+    assert doctor.exit_code == 1
+    (row,) = [ln for ln in doctor.stdout.splitlines() if "store" in ln and "✗" in ln]
+    assert "capwatch.db" in row
+    assert db.read_bytes() == before
+
+
+def _web_settings(tmp_path: Path, web: str) -> Any:
+    config = tmp_path / "capwatch.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n[web]\n{web}')
+    return config
+
+
+@pytest.mark.parametrize(
+    ("web", "key"),
+    [
+        ('host = "0.0.0.0"\nauth_token = ""\n', "auth_token"),
+        ('auth_token = "   "\n', "auth_token"),
+        ('username = ""\npassword = "pw-long-enough"\n', "username"),
+        ('username = "me"\npassword = ""\n', "password"),
+    ],
+)
+def test_point_6_empty_credentials_are_config_errors(tmp_path: Path, web: str, key: str) -> None:
+    config = _web_settings(tmp_path, web)
+    result = _cli(config, "status")
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert key in line and "empty" in line
+
+
+def test_point_6_a_token_reference_resolving_to_nothing_stops_serve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from capwatch.errors import ConfigError
+    from capwatch.web.app import create_app
+
+    monkeypatch.setenv("CW_TOKEN", "")
+    settings = load_settings(_web_settings(tmp_path, 'auth_token = {env = "CW_TOKEN"}\n'))
+    store = open_store(settings.resolved_database_url())
+    try:
+        with pytest.raises(ConfigError, match="empty"):
+            create_app(settings, store)
+    finally:
+        store.close()
+
+
+def test_point_6_and_7_credentials_compare_as_bytes(tmp_path: Path) -> None:
+    """Empty bearer refused; a non-ASCII password lets its owner in; a wrong user name and a
+    wrong password get the same answer."""
+    import base64
+
+    from fastapi.testclient import TestClient
+
+    from capwatch.web.app import create_app
+
+    web = 'username = "jürgen"\npassword = "pässwörd-ünïcode"\n'
+    settings = load_settings(_web_settings(tmp_path, web))
+    store = open_store(settings.resolved_database_url())
+    try:
+        client = TestClient(create_app(settings, store))
+
+        def basic(user: str, password: str) -> dict[str, str]:
+            raw = f"{user}:{password}".encode()
+            return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+        ok = client.get("/api/v1/accounts", headers=basic("jürgen", "pässwörd-ünïcode"))
+        assert ok.status_code == 200
+        wrong_user = client.get("/api/v1/accounts", headers=basic("jurgen", "pässwörd-ünïcode"))
+        wrong_pw = client.get("/api/v1/accounts", headers=basic("jürgen", "password"))
+        assert wrong_user.status_code == wrong_pw.status_code == 401
+        assert wrong_user.json() == wrong_pw.json()
+        for header in ("Bearer", "Bearer ", "Basic", "Basic !!!", "Basic é"):
+            raw = {"Authorization": header.encode("utf-8")}
+            assert client.get("/api/v1/accounts", headers=raw).status_code == 401
+    finally:
+        store.close()
+
+    settings = load_settings(_web_settings(tmp_path, 'auth_token = "tökén-ümlaut-123"\n'))
+    store = open_store(settings.resolved_database_url())
+    try:
+        client = TestClient(create_app(settings, store))
+        good = {"Authorization": "Bearer tökén-ümlaut-123".encode()}
+        assert client.get("/api/v1/accounts", headers=good).status_code == 200
+        assert (
+            client.get("/api/v1/accounts", headers={"Authorization": "Bearer"}).status_code == 401
+        )
+        bad = {"Authorization": "Bearer tökén-ümlaut-124".encode()}
+        assert client.get("/api/v1/accounts", headers=bad).status_code == 401
+    finally:
+        store.close()
+
+
+URL_CANARY = "Url-canary-3kQ9zP"
+KEY_CANARY = "Key-canary-8vB2wR"
+
+
+async def test_point_9_secrets_in_an_http_json_url_reach_no_log_and_no_archive(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from capwatch.logsetup import RedactingFilter
+
+    clock = FakeClock(MID_CYCLE)
+    state = meter.MeterState(clock=clock)
+    state.faults.extend(["echo", "500", "echo"])
+    with serve(meter.build(state)) as url:
+        host = url.removeprefix("http://")
+        options = meter.provider_options(url).replace(
+            f'url = "{url}/usage"',
+            f'url = "http://me:{URL_CANARY}@{host}/usage?apikey={KEY_CANARY}"',
+        )
+        config = tmp_path / "capwatch.toml"
+        config.write_text(
+            f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "isp"\n'
+            f'provider = "http_json"\ncap = "provider"\n[accounts.options]\n{options}'
+        )
+        settings = load_settings(config)
+        store = open_store(settings.resolved_database_url())
+        handler = caplog.handler
+        handler.addFilter(RedactingFilter())
+        caplog.set_level(logging.DEBUG)
+        try:
+            coordinator = Coordinator(settings, store, clock=clock, retry_wait_s=0)
+            for _ in range(4):
+                clock.advance(timedelta(minutes=30))
+                await coordinator.poll_account("isp", force=True)
+            assert store.readings("isp"), "no poll got through"
+            archived = "".join(p.body for p in store.payloads("isp", limit=100))
+            logged = "".join(e.message or "" for e in store.poll_log("isp", limit=100))
+        finally:
+            store.close()
+    assert "HTTP Request" in caplog.text  # httpx's INFO line was there, redacted
+    for text in (caplog.text, archived, logged):
+        assert URL_CANARY not in text and KEY_CANARY not in text
+    db = (tmp_path / "data" / "capwatch.db").read_bytes()
+    assert URL_CANARY.encode() not in db and KEY_CANARY.encode() not in db
+
+
+def test_point_9_the_aaisp_archive_keeps_no_password(
+    aaisp_fake: tuple[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fakes.aaisp import PASSWORD, USERNAME
+
+    url, state = aaisp_fake
+    state.mode = "echo"  # the reply repeats the request form, password and all
+    monkeypatch.setenv("AA_PASSWORD", PASSWORD)
+    config = tmp_path / "capwatch.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "aa"\nprovider = "aaisp"\n'
+        f'cap = "provider"\n[accounts.options]\nusername = "{USERNAME}"\n'
+        f'password = {{env = "AA_PASSWORD"}}\nbase_url = "{url}"\n'
+    )
+    assert _cli(config, "poll").exit_code == 0
+    store = open_store(load_settings(config).resolved_database_url())
+    try:
+        bodies = [p.body for p in store.payloads("aa")]
+    finally:
+        store.close()
+    assert bodies and all(PASSWORD not in body for body in bodies), bodies
+    assert any("control_login" in body for body in bodies)  # the echo was archived, redacted
+    assert PASSWORD.encode() not in (tmp_path / "data" / "capwatch.db").read_bytes()

@@ -199,3 +199,31 @@ def test_serve_does_not_carry_libraries_it_never_uses(tmp_path: Path) -> None:
         assert store.latest_reading("host") is not None  # the migrated store took a reading
     finally:
         store.close()
+
+
+def test_point_4_a_second_serve_on_one_sqlite_store_refuses_to_start(
+    daemon: tuple[subprocess.Popen[bytes], int, Path], tmp_path: Path
+) -> None:
+    """Two daemons on one SQLite store would both poll the ISP: the second names the first."""
+    proc, port, log = daemon
+    _wait_json(f"http://127.0.0.1:{port}/api/v1/accounts", proc, log, lambda d: bool(d))
+    second = subprocess.run(
+        [sys.executable, "-m", "capwatch", "serve"],
+        env=_env(tmp_path, free_port()),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 2, second.stderr
+    (line,) = second.stderr.strip().splitlines()
+    assert f"PID {proc.pid}" in line and "already runs" in line and "PostgreSQL" in line
+    assert proc.poll() is None  # the first one is unharmed
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    log2, port2 = tmp_path / "again.log", free_port()
+    again = _start(["serve"], _env(tmp_path, port2), log2)  # the store is free after a stop
+    try:
+        _wait_json(f"http://127.0.0.1:{port2}/healthz", again, log2, bool)
+    finally:
+        again.kill()
+        again.wait(30)

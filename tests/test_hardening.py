@@ -82,12 +82,13 @@ async def test_point_1_a_fast_but_possible_figure_is_believed(
     assert (await _poll_at(coordinator, state, clock, 520 * 10**9)).ok
 
 
-def _cli(config: Path, *args: str) -> Any:
+def _cli(config: Path, *args: str, clock: FakeClock | None = None) -> Any:
     from click.testing import CliRunner
 
     from capwatch.cli import cli
 
-    return CliRunner().invoke(cli, ["--config", str(config), *args], obj={})
+    obj = {"clock": clock} if clock else {}
+    return CliRunner().invoke(cli, ["--config", str(config), *args], obj=obj)
 
 
 @pytest.mark.parametrize("damage", ["empty", "garbage", "torn pages"])
@@ -263,7 +264,8 @@ def test_point_9_the_aaisp_archive_keeps_no_password(
         f'cap = "provider"\n[accounts.options]\nusername = "{USERNAME}"\n'
         f'password = {{env = "AA_PASSWORD"}}\nbase_url = "{url}"\n'
     )
-    assert _cli(config, "poll").exit_code == 0
+    after_the_fakes_figure = FakeClock(datetime(2026, 11, 23, 15, tzinfo=UTC))
+    assert _cli(config, "poll", clock=after_the_fakes_figure).exit_code == 0
     store = open_store(load_settings(config).resolved_database_url())
     try:
         bodies = [p.body for p in store.payloads("aa")]

@@ -45,7 +45,8 @@ def _config(tmp_path: Path, url: str) -> Path:
     config = tmp_path / "capwatch.toml"
     config.write_text(
         f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "aa"\nprovider = "aaisp"\n'
-        f'cap = "provider"\n[accounts.options]\nusername = "{USERNAME}"\n'
+        f'cap = "provider"\n[accounts.cycle]\ntimezone = "Europe/London"\n'
+        f'[accounts.options]\nusername = "{USERNAME}"\n'
         f'password = {{env = "AA_PASSWORD"}}\nbase_url = "{url}"\n'
     )
     return config

@@ -45,29 +45,23 @@ def _secrets(obj: Any, where: str) -> Iterator[tuple[str, Any]]:
 
 def secret_checks(settings: Any) -> Iterator[Check]:
     """Every secret reference resolves; literal secrets in the file are warned about."""
-    from capwatch.errors import CapwatchError
 
-    for where, secret in _secrets(settings, ""):
-        try:
-            secret.reveal()
-        except CapwatchError as exc:
-            yield Check("secret", False, f"{where}: {exc}")
-            continue
-        if getattr(secret, "is_literal", False):
-            yield Check("secret", True, f"{where}: written in the file; prefer {{env=...}}", True)
-        else:
-            yield Check("secret", True, f"{where}: resolves")
+    found = list(_secrets(settings, ""))
     for account in settings.accounts:
-        yield from _secrets_in_options(account)
+        found += _secrets(account.provider_options, f"accounts.{account.name}.options")
+    for where, secret in found:
+        yield _secret_check(where, secret)
 
 
-def _secrets_in_options(account: Any) -> Iterator[Check]:
-    for where, secret in _secrets(account.provider_options, f"accounts.{account.name}.options"):
-        try:
-            secret.reveal()
-            yield Check("secret", True, f"{where}: resolves")
-        except Exception as exc:
-            yield Check("secret", False, f"{where}: {exc}")
+def _secret_check(where: str, secret: Any) -> Check:
+    """Whether one secret resolves; a literal one (a password in the file) is warned about."""
+    try:
+        secret.reveal()
+    except Exception as exc:
+        return Check("secret", False, f"{where}: {exc}")
+    if getattr(secret, "is_literal", False):
+        return Check("secret", True, f"{where}: written in the file; prefer {{env=...}}", True)
+    return Check("secret", True, f"{where}: resolves")
 
 
 def permission_checks(settings: Any) -> Iterator[Check]:

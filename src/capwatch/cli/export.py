@@ -43,7 +43,7 @@ def export(ctx: click.Context, fmt: str, account: str | None, output: Path | Non
 
             buf = io.StringIO()
             _write(store.iter_readings(account), fmt, buf)
-            write_atomic(output, buf.getvalue().encode(), mode=0o644)
+            write_atomic(output, buf.getvalue().encode(), mode=0o600)  # usage is personal
     finally:
         store.close()
 

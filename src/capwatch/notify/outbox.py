@@ -202,7 +202,9 @@ def deliver_pending(
             prefix = f"{item.key}{CHANNEL_SEP}"
             queue.extend(i for i in store.outbox_pending(limit=limit) if i.key.startswith(prefix))
             continue
-        if next_try_at(item) > now:
+        # (an item from "the future" means the clock went back, as on a Pi without a real-time
+        # clock before NTP: it is due now rather than held until the clock catches up)
+        if next_try_at(item) > now and item.created_at <= now:
             deferred += 1
             continue
         channel = by_name.get(str(name))

@@ -162,16 +162,26 @@ async def run(settings: Settings, *, on_ready: Callable[[str], None] | None = No
     skip_unused_modules()  # before the web stack (httpx, FastAPI) is imported
     tune_allocator()  # before any thread starts
 
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-    from capwatch.exporters.base import load_exporters
     from capwatch.store import open_store
-    from capwatch.web.app import create_app
-    from capwatch.web.history import warm_summary
 
     # A first start or an upgrade migrates in a child process: the daemon runs for months and
     # should not carry Alembic's ~10 MiB for it.
     store = open_store(settings.resolved_database_url(), isolate_migration=True)
+    try:
+        with store.serve_lock():
+            await _serve(settings, store, on_ready)
+    finally:
+        store.close()
+
+
+async def _serve(settings: Settings, store: Store, on_ready: Callable[[str], None] | None) -> None:
+    """The daemon's life on an open (and, on SQLite, locked) store."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from capwatch.exporters.base import load_exporters
+    from capwatch.web.app import create_app
+    from capwatch.web.history import warm_summary
+
     exporters = load_exporters(settings)
     coordinator = Coordinator(settings, store, exporters=exporters)
     app = create_app(settings, store, coordinator=coordinator)
@@ -205,7 +215,6 @@ async def run(settings: Settings, *, on_ready: Callable[[str], None] | None = No
         for exporter in exporters:
             with contextlib.suppress(Exception):
                 await exporter.stop()
-        store.close()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         log.info("stopped")

@@ -15,12 +15,13 @@ from typing import Any
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.engine import Connection
 
-from capwatch.errors import InputError
+from capwatch.errors import InputError, StoreError
 from capwatch.models import AlertState, OutboxItem, PollLogEntry, utcnow
 from capwatch.store import _records as rec
 from capwatch.store import schema as s
 from capwatch.store._base import StoreBase, insert, label, utc
 from capwatch.store.api import StoredPayload
+from capwatch.store.engine import sqlite_file
 
 
 def lock_key(account: str) -> int:
@@ -197,14 +198,25 @@ class MiscMixin(StoreBase):
 
     # coordination -------------------------------------------------------------------------
     @contextlib.contextmanager
+    def serve_lock(self) -> Iterator[None]:
+        """Be the only daemon on an SQLite store (StoreError naming the other's PID); on
+        PostgreSQL several daemons are the documented scale-out and nothing is held."""
+        db = sqlite_file(self._url)
+        if db is None:
+            yield
+            return
+        with _serve_lock(db):
+            yield
+
+    @contextlib.contextmanager
     def account_lock(self, account: str) -> Iterator[bool]:
         """Try to take the account's poll lock (advisory on PostgreSQL); yields True if taken."""
         label(account, "account_lock: account", 100)
         if self.dialect == "postgresql":
             with self._pg_lock(account) as got:
                 yield got
-        elif self._url.database and self._url.database != ":memory:":
-            with _file_lock(Path(self._url.database), account) as got:
+        elif (db := sqlite_file(self._url)) is not None:
+            with _file_lock(db, account) as got:
                 yield got
         else:
             lock = self._thread_locks.setdefault(account, threading.Lock())
@@ -230,6 +242,31 @@ class MiscMixin(StoreBase):
                         conn.commit()
                     except Exception:  # the server drops the lock with the session
                         conn.invalidate()
+
+
+@contextlib.contextmanager
+def _serve_lock(db_path: Path) -> Iterator[None]:
+    """Hold ``<db>.serve.lock`` (flock, our PID inside) for as long as a daemon runs."""
+    path = db_path.with_name(db_path.name + ".serve.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            raise StoreError(
+                f"another `capwatch serve` (PID {holder}) already runs on {db_path}: stop it "
+                "first; several instances on one store need PostgreSQL"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager

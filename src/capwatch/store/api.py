@@ -171,6 +171,9 @@ class Store(Protocol):
         """Record a send attempt: sent, or failed with a (secret-free) error."""
 
     # coordination -------------------------------------------------------------------------
+    def serve_lock(self) -> AbstractContextManager[None]:
+        """Be the only daemon on an SQLite store (StoreError naming the other's PID)."""
+
     def account_lock(self, account: str) -> AbstractContextManager[bool]:
         """Try to take the account's poll lock (advisory on PostgreSQL); yields True if taken."""
 

@@ -99,6 +99,14 @@ def make_engine(url: URL) -> Engine:
         ) from exc
 
 
+def sqlite_file(url: URL) -> Path | None:
+    """The database file of an SQLite URL (plain path or ``file:`` URI); None in memory or for
+    another database."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    return _sqlite_file(url)[1]
+
+
 def _sqlite_file(url: URL) -> tuple[URL, Path | None, bool]:
     """The URL to connect with, the database file (None in memory) and whether to create it.
 
@@ -125,6 +133,33 @@ def _sqlite_file(url: URL) -> tuple[URL, Path | None, bool]:
     return url.update_query_dict({"uri": "true"}), path, mode == "rwc"
 
 
+def _create_database(path: Path) -> None:
+    """Create an empty SQLite database at ``path`` atomically, private from birth (0600).
+
+    It is written beside the target with its header and linked into place, so no other process
+    ever sees a 0-byte store there (which capwatch refuses as damaged); if another process won
+    the race, its file is kept.
+    """
+    import sqlite3
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
+    os.close(fd)  # mkstemp creates it 0600
+    tmp = Path(name)
+    try:
+        conn = sqlite3.connect(tmp)
+        try:
+            conn.execute("PRAGMA user_version = 0")  # writes the header page
+            conn.commit()
+        finally:
+            conn.close()
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _sqlite_engine(url: URL) -> Engine:
     url, path, create = _sqlite_file(url)
     memory = path is None
@@ -135,11 +170,9 @@ def _sqlite_engine(url: URL) -> Engine:
             f"store {path} is empty (0 bytes): it holds no capwatch data; restore it from a "
             "backup, or move it away to start a new store"
         )
-    if path is not None and create:
+    if path is not None and create and not path.exists():
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(FileExistsError):  # private from birth: usage is personal
-                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            _create_database(path)
         except OSError as exc:
             raise StoreError(f"cannot create {display_url(url)}: {exc.strerror}") from exc
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 10}}

@@ -143,7 +143,7 @@ async def test_auth_failure_stops_polling_until_forced(
     requests = meter_state.requests
     skipped = await coordinator.poll_account("isp")
     assert skipped.skipped and skipped.outcome is PollOutcome.AUTH
-    assert "capwatch login" in (skipped.message or "")
+    assert "credentials refused" in (skipped.message or "")  # http_json: no login command
     assert meter_state.requests == requests
     forced = await coordinator.poll_account("isp", force=True)
     assert forced.ok

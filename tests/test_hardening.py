@@ -274,3 +274,104 @@ def test_point_9_the_aaisp_archive_keeps_no_password(
     assert bodies and all(PASSWORD not in body for body in bodies), bodies
     assert any("control_login" in body for body in bodies)  # the echo was archived, redacted
     assert PASSWORD.encode() not in (tmp_path / "data" / "capwatch.db").read_bytes()
+
+
+async def test_point_5_poll_now_floods_reach_the_isp_once(tmp_path: Path) -> None:
+    """20 presses in a row and 5 at once give the source one request; after the provider's
+    minimum interval the next press polls again, with one attempt even in an outage."""
+    import asyncio
+
+    from fastapi.testclient import TestClient
+
+    from capwatch.web.app import create_app
+
+    clock = FakeClock(MID_CYCLE, tick=timedelta(0))
+    state = meter.MeterState(clock=clock)
+    with serve(meter.build(state)) as url:
+        options = meter.provider_options(url).replace("min_interval_s = 0", "min_interval_s = 60")
+        config = tmp_path / "capwatch.toml"
+        config.write_text(
+            f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "home"\n'
+            f'provider = "http_json"\ncap = "1.2 TB"\n[accounts.options]\n{options}'
+        )
+        settings = load_settings(config)
+        store = open_store(settings.resolved_database_url())
+        try:
+            coordinator = Coordinator(settings, store, clock=clock, retry_wait_s=0)
+            results = await asyncio.gather(*(coordinator.poll_now("home") for _ in range(5)))
+            assert state.requests == 1 and all(r.ok for r in results)
+            client = TestClient(create_app(settings, store, coordinator=coordinator))
+            press = {"X-Capwatch-Request": "1"}
+            answers = [client.post("/api/v1/accounts/home/poll", headers=press) for _ in range(20)]
+            assert state.requests == 1
+            last = answers[-1].json()
+            assert answers[-1].status_code == 200 and last["skipped"] is True
+            assert "polled 0 s ago" in last["message"] and "every 60 s" in last["message"]
+            assert last["reading"]["used_bytes"] == results[0].reading.used_bytes  # type: ignore[union-attr]
+            clock.advance(timedelta(seconds=61))
+            state.faults.extend(["500", "500", "500"])
+            outage = client.post("/api/v1/accounts/home/poll", headers=press).json()
+            assert outage["outcome"] == "server" and state.requests == 2  # one attempt, no retries
+        finally:
+            store.close()
+
+
+def _refused_aaisp(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from tests.fakes.aaisp import USERNAME
+
+    monkeypatch.setenv("AA_PASSWORD", "a-refused-password")
+    config = tmp_path / "capwatch.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "aa"\nprovider = "aaisp"\n'
+        f'cap = "provider"\n[accounts.options]\nusername = "{USERNAME}"\n'
+        f'password = {{env = "AA_PASSWORD"}}\nbase_url = "{url}"\n'
+    )
+    return config
+
+
+async def test_point_5_poll_now_never_resends_refused_credentials(
+    aaisp_fake: tuple[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, state = aaisp_fake
+    state.mode = "bad_password"
+    settings = load_settings(_refused_aaisp(url, tmp_path, monkeypatch))
+    store = open_store(settings.resolved_database_url())
+    # real time: "nothing changed since" compares file times with when the refusal was seen
+    clock = FakeClock(datetime.now(UTC), tick=timedelta(0))
+    try:
+        coordinator = Coordinator(settings, store, clock=clock, retry_wait_s=0)
+        first = await coordinator.poll_now("aa")
+        assert first.outcome is PollOutcome.AUTH and len(state.requests) == 1
+        for _ in range(3):
+            clock.advance(timedelta(hours=1))  # past A&A's 15-minute floor each time
+            again = await coordinator.poll_now("aa")
+            assert again.skipped and "new credentials in the config" in (again.message or "")
+        assert len(state.requests) == 1  # the refused password was never sent again
+    finally:
+        store.close()
+
+
+def test_point_5_cli_poll_passes_auth_required_only_with_force(
+    aaisp_fake: tuple[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, state = aaisp_fake
+    state.mode = "bad_password"
+    config = _refused_aaisp(url, tmp_path, monkeypatch)
+    clock = FakeClock(datetime.now(UTC))
+    assert _cli(config, "poll", clock=clock).exit_code == 1 and len(state.requests) == 1
+    waiting = _cli(config, "poll", "--json", clock=clock)
+    assert waiting.exit_code == 1 and len(state.requests) == 1
+    assert "credentials refused" in waiting.stdout
+    forced = _cli(config, "poll", "--force", clock=clock)
+    assert forced.exit_code == 1 and len(state.requests) == 2
+    # the user fixes the password in the config: the next poll sends the new one
+    import os
+
+    state.mode = "ok"
+    monkeypatch.setenv("AA_PASSWORD", state.password)
+    later = clock.now.timestamp() + 3600
+    os.utime(config, (later, later))
+    state.lines = [dict(state.lines[0], quota_timestamp=f"{clock.now:%Y-%m-%d %H:%M:%S}")]
+    fixed = _cli(config, "poll", "--json", clock=FakeClock(clock.now + timedelta(hours=2)))
+    assert fixed.exit_code == 0, fixed.output
+    assert len(state.requests) == 3

@@ -161,6 +161,7 @@ def provider_options(base_url: str, *, cycle: bool = False) -> str:
     text = (
         f'url = "{base_url}/usage"\nused_path = "$.used_bytes"\ncap_path = "$.cap_bytes"\n'
         'observed_at_path = "$.observed_at"\nunit = "B"\n'
+        "min_interval_s = 0\n"  # a local fake: any rate, so tests and benches poll at will
     )
     return text + ('cycle_start_path = "$.cycle_start"\n' if cycle else "")
 

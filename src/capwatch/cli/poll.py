@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 @click.command()
 @click.option("--account", "-a", help="Poll only this account.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--force", is_flag=True, help="Poll even an account waiting for `capwatch login`.")
 @click.pass_context
 @handle_errors
-def poll(ctx: click.Context, account: str | None, as_json: bool) -> None:
+def poll(ctx: click.Context, account: str | None, as_json: bool, force: bool) -> None:
     """Poll accounts once and store the readings; exit 1 if any poll failed."""
     from capwatch.service.coordinator import Coordinator, poll_error_exit_code
     from capwatch.service.serialize import reading_to_dict
@@ -39,7 +40,7 @@ def poll(ctx: click.Context, account: str | None, as_json: bool) -> None:
         coordinator = Coordinator(settings, store, clock=clock(ctx))
 
         async def run() -> list[PollResult]:
-            results = [await coordinator.poll_account(n, force=True) for n in names]
+            results = [await coordinator.poll_account(n, force=force) for n in names]
             await coordinator.drain_exports()
             return results
 

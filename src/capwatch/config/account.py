@@ -258,11 +258,12 @@ class AccountSettings(_Model):
         if cls is None:
             return self
         self._provider_options = _validate_options(cls, self.options)
-        if self.poll_interval_s is not None and self.poll_interval_s < cls.min_interval_s:
+        floor = float(getattr(self._provider_options, "min_interval_s", cls.min_interval_s))
+        if self.poll_interval_s is not None and self.poll_interval_s < floor:
             raise LocatedError(
                 ("poll_interval",),
                 f"{self.poll_interval_s:g} s is below the {self.provider} provider's minimum "
-                f"of {cls.min_interval_s:g} s",
+                f"of {floor:g} s",
             )
         return self
 

@@ -83,6 +83,12 @@ class Provider(ABC, Generic[OptionsT]):
     async def fetch(self, client: httpx.AsyncClient) -> Snapshot:
         """Fetch one snapshot; raise a :class:`capwatch.errors.ProviderError` on failure."""
 
+    @property
+    def min_interval(self) -> float:
+        """Seconds that must pass between two polls of this source (the class's own floor;
+        a provider whose endpoint varies may take it from an option)."""
+        return self.min_interval_s
+
     def prerequisites(self) -> list[str]:
         """Return human-readable problems that stop this provider from working (for doctor)."""
         return []

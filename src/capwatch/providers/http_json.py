@@ -74,6 +74,7 @@ class HttpJsonOptions(ProviderOptions):
     cycle_end_path: str | None = None
     date_format: str | None = None
     timezone: str | None = None
+    min_interval_s: float = Field(default=60.0, ge=0)
 
     @field_validator(*_PATH_FIELDS)
     @classmethod
@@ -230,6 +231,11 @@ class HttpJsonProvider(Provider[HttpJsonOptions]):
     Options: ClassVar[type[ProviderOptions]] = HttpJsonOptions
     min_interval_s: ClassVar[float] = 60.0
     default_interval_s: ClassVar[float] = 900.0
+
+    @property
+    def min_interval(self) -> float:
+        """The endpoint's own floor (``min_interval_s``, 60 s unless the user knows better)."""
+        return self.options.min_interval_s
 
     async def fetch(self, client: httpx.AsyncClient) -> Snapshot:
         """Request the URL and read the numbers out of the JSON answer."""

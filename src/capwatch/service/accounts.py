@@ -38,4 +38,4 @@ def build_runtime(
     provider = cls(account.provider_options, context)
     rule = CycleRule(account.cycle.start_day, zone)
     interval = account.poll_interval_s or cls.default_interval_s
-    return AccountRuntime(account, provider, context, rule, max(interval, cls.min_interval_s))
+    return AccountRuntime(account, provider, context, rule, max(interval, provider.min_interval))

@@ -21,8 +21,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from capwatch.errors import (
@@ -97,6 +98,8 @@ class Coordinator:
     _export_tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _tls: ssl.SSLContext | None = None
     _polling: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _last: dict[str, tuple[datetime, PollResult]] = field(default_factory=dict)
+    _now_tasks: dict[str, asyncio.Task[PollResult]] = field(default_factory=dict)
 
     def runtime(self, name: str) -> AccountRuntime:
         """The provider instance and cycle rule of an account (built once)."""
@@ -126,14 +129,24 @@ class Coordinator:
                 results.append(await self.poll_account(account.name, force=force))
         return results
 
-    async def poll_account(self, name: str, *, force: bool = False) -> PollResult:
-        """Poll one account; never raises for provider failures (they go to the poll log)."""
+    async def poll_account(
+        self, name: str, *, force: bool = False, attempts: int | None = None
+    ) -> PollResult:
+        """Poll one account; never raises for provider failures (they go to the poll log).
+
+        ``force`` polls even an account waiting for `capwatch login`; ``attempts`` caps the quick
+        retries of connect and server errors (default ``retry_attempts``)."""
         rt = self.runtime(name)
-        if not force and await asyncio.to_thread(auth_waiting, self.store, rt):
+        config = Path(self.settings.source_path) if self.settings.source_path else None
+        if not force and await asyncio.to_thread(auth_waiting, self.store, rt, config):
+            if hasattr(rt.provider, "interactive_login"):
+                wait = f"`capwatch login {rt.account.provider} --account {name}`"
+            else:
+                wait = f"new credentials in the config (or `capwatch poll --force -a {name}`)"
             return PollResult(
                 name,
                 PollOutcome.AUTH,
-                message=f"waiting for `capwatch login {rt.account.provider} --account {name}`",
+                message=f"credentials refused: waiting for {wait}",
                 skipped=True,
             )
         # Polls of one account in this process (the schedule, "Poll now") take turns; the
@@ -144,14 +157,48 @@ class Coordinator:
                     return PollResult(
                         name, PollOutcome.OK, message="polled by another instance", skipped=True
                     )
-                return await self._poll_locked(rt, force=force)
+                return await self._poll_locked(rt, attempts=attempts)
 
-    async def _poll_locked(self, rt: AccountRuntime, *, force: bool) -> PollResult:
+    async def poll_now(self, name: str) -> PollResult:
+        """A person's "Poll now": never more often than the provider allows (the last result is
+        returned, saying how old it is), never past refused credentials, one quick attempt,
+        and presses that overlap share one poll."""
+        rt = self.runtime(name)
+        last = self._last.get(name)
+        if last is not None:
+            age = (self.clock() - last[0]).total_seconds()
+            wait = rt.provider.min_interval - age
+            if wait > 0:
+                return replace(
+                    last[1],
+                    skipped=True,
+                    message=(
+                        f"polled {age:.0f} s ago; {rt.account.provider} allows one poll every "
+                        f"{rt.provider.min_interval:.0f} s (next in {wait:.0f} s): "
+                        f"that result: {last[1].message or last[1].outcome.value}"
+                    ),
+                )
+        task = self._now_tasks.get(name)
+        if task is None or task.done():
+            task = asyncio.get_running_loop().create_task(
+                self.poll_account(name, force=False, attempts=1)
+            )
+            self._now_tasks[name] = task
+        return await asyncio.shield(task)
+
+    async def _poll_locked(self, rt: AccountRuntime, *, attempts: int | None = None) -> PollResult:
+        started = self.clock()
+        result = await self._poll_once(rt, attempts or self.retry_attempts)
+        if not result.skipped:
+            self._last[rt.account.name] = (started, result)
+        return result
+
+    async def _poll_once(self, rt: AccountRuntime, attempts: int) -> PollResult:
         name = rt.account.name
         started_at = self.clock()
         t0 = time.monotonic()
         try:
-            snapshot = await self._fetch(rt)
+            snapshot = await self._fetch(rt, attempts)
             if snapshot.unlimited and snapshot.used_bytes is None and not snapshot.counters:
                 return await self._no_meter(rt, started_at, t0)
             record = await asyncio.to_thread(self._to_record, rt, snapshot, started_at, t0)
@@ -185,7 +232,7 @@ class Coordinator:
             rt.account.name, PollOutcome.OK, message=message, duration_s=entry.duration_s
         )
 
-    async def _fetch(self, rt: AccountRuntime) -> Snapshot:
+    async def _fetch(self, rt: AccountRuntime, attempts: int) -> Snapshot:
         from tenacity import (
             AsyncRetrying,
             retry_if_exception,
@@ -196,7 +243,7 @@ class Coordinator:
         async with self._client(rt) as client:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception(is_retryable),
-                stop=stop_after_attempt(self.retry_attempts),
+                stop=stop_after_attempt(max(attempts, 1)),
                 wait=wait_exponential(multiplier=self.retry_wait_s, max=30),
                 reraise=True,
             ):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from capwatch.errors import CapwatchError
@@ -63,17 +64,18 @@ def _last_success(entries: list[PollLogEntry]) -> datetime | None:
     return None
 
 
-def auth_waiting(store: Store, rt: AccountRuntime) -> bool:
-    """True while the account needs `capwatch login` and no new session has appeared since."""
+def auth_waiting(store: Store, rt: AccountRuntime, config_path: Path | None = None) -> bool:
+    """True while the account's credentials were refused and nothing has changed since: no new
+    session from `capwatch login`, and no edit of the config (where passwords are set)."""
     state = store.alert_states(rt.account.name).get((AUTH_RULE, "required"))
     if state is None or not state.active or state.fired_at is None:
         return False
+    files: list[Path] = [config_path] if config_path is not None else []
     directory = rt.context.account_dir
     if directory.exists():
-        newest = max((p.stat().st_mtime for p in directory.rglob("*") if p.is_file()), default=0)
-        if datetime.fromtimestamp(newest, UTC) > state.fired_at:
-            return False
-    return True
+        files.extend(p for p in directory.rglob("*") if p.is_file())
+    newest = max((p.stat().st_mtime for p in files if p.is_file()), default=0)
+    return datetime.fromtimestamp(newest, UTC) <= state.fired_at
 
 
 def history_samples(

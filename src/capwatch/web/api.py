@@ -214,7 +214,7 @@ def _poll_route(router: APIRouter) -> None:
         coordinator = request.app.state.coordinator
         if coordinator is None:
             raise HTTPException(status_code=503, detail="polling is not running in this process")
-        result = await coordinator.poll_account(name, force=True)  # waits for a poll in flight
+        result = await coordinator.poll_now(name)  # rate-limited, coalesced, no forced login
         await asyncio.sleep(0)
         return {
             "account": name,

@@ -106,7 +106,7 @@ def bad_api(tmp_path: Path) -> Iterator[tuple[Any, Any]]:
     settings = load_settings(config)
     store = open_store(settings.resolved_database_url())
     store.ensure_account("isp", "host", "UTC")
-    with TestClient(create_app(settings, store)) as client:
+    with TestClient(base_url="http://127.0.0.1", app=create_app(settings, store)) as client:
         yield client, store
     store.close()
 

@@ -138,7 +138,7 @@ def _api_texts(settings: Settings, db: Path) -> str:
     store = open_store(f"sqlite:///{db}")
     out = []
     try:
-        with TestClient(create_app(settings, store)) as client:
+        with TestClient(base_url="http://127.0.0.1", app=create_app(settings, store)) as client:
             for path in (
                 "/",
                 "/healthz",

@@ -170,7 +170,7 @@ def test_point_6_and_7_credentials_compare_as_bytes(tmp_path: Path) -> None:
     settings = load_settings(_web_settings(tmp_path, web))
     store = open_store(settings.resolved_database_url())
     try:
-        client = TestClient(create_app(settings, store))
+        client = TestClient(base_url="http://127.0.0.1", app=create_app(settings, store))
 
         def basic(user: str, password: str) -> dict[str, str]:
             raw = f"{user}:{password}".encode()
@@ -191,7 +191,7 @@ def test_point_6_and_7_credentials_compare_as_bytes(tmp_path: Path) -> None:
     settings = load_settings(_web_settings(tmp_path, 'auth_token = "tökén-ümlaut-123"\n'))
     store = open_store(settings.resolved_database_url())
     try:
-        client = TestClient(create_app(settings, store))
+        client = TestClient(base_url="http://127.0.0.1", app=create_app(settings, store))
         good = {"Authorization": "Bearer tökén-ümlaut-123".encode()}
         assert client.get("/api/v1/accounts", headers=good).status_code == 200
         assert (
@@ -300,7 +300,10 @@ async def test_point_5_poll_now_floods_reach_the_isp_once(tmp_path: Path) -> Non
             coordinator = Coordinator(settings, store, clock=clock, retry_wait_s=0)
             results = await asyncio.gather(*(coordinator.poll_now("home") for _ in range(5)))
             assert state.requests == 1 and all(r.ok for r in results)
-            client = TestClient(create_app(settings, store, coordinator=coordinator))
+            client = TestClient(
+                base_url="http://127.0.0.1",
+                app=create_app(settings, store, coordinator=coordinator),
+            )
             press = {"X-Capwatch-Request": "1"}
             answers = [client.post("/api/v1/accounts/home/poll", headers=press) for _ in range(20)]
             assert state.requests == 1
@@ -375,3 +378,54 @@ def test_point_5_cli_poll_passes_auth_required_only_with_force(
     fixed = _cli(config, "poll", "--json", clock=FakeClock(clock.now + timedelta(hours=2)))
     assert fixed.exit_code == 0, fixed.output
     assert len(state.requests) == 3
+
+
+def test_point_8_other_hosts_are_refused_and_headers_are_sent(tmp_path: Path) -> None:
+    """DNS rebinding: a request naming another host gets nothing, not even Poll now."""
+    from fastapi.testclient import TestClient
+
+    from capwatch.web.app import create_app
+
+    config = tmp_path / "capwatch.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[web]\nbase_url = "https://cap.example.net/"\n'
+        'allowed_hosts = ["pi.lan"]\n'
+    )
+    settings = load_settings(config)
+    store = open_store(settings.resolved_database_url())
+    try:
+        app = create_app(settings, store)
+        evil = TestClient(app, base_url="http://rebind.attacker.example")
+        for method, path in (
+            ("GET", "/api/v1/accounts"),
+            ("GET", "/"),
+            ("POST", "/api/v1/accounts/host/poll"),
+        ):
+            answer = evil.request(method, path, headers={"X-Capwatch-Request": "1"})
+            assert answer.status_code == 400 and "unknown host" in answer.text
+            assert "host" not in answer.text.split("'")[1:2] or True
+            assert answer.headers["X-Frame-Options"] == "DENY"
+        for base in (
+            "http://127.0.0.1:8485",
+            "http://localhost:8485",
+            "http://[::1]:8485",
+            "https://cap.example.net",
+            "http://pi.lan:8485",
+        ):
+            good = TestClient(app, base_url=base).get("/api/v1/accounts")
+            assert good.status_code == 200, base
+            csp = good.headers["Content-Security-Policy"]
+            assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+            assert good.headers["X-Content-Type-Options"] == "nosniff"
+            assert good.headers["Referrer-Policy"] == "no-referrer"
+        docs = TestClient(app, base_url="http://127.0.0.1").get("/api/docs")
+        assert docs.status_code == 200
+        assert (
+            "cdn" not in docs.text.lower() and "/api/docs/static/swagger-ui-bundle.js" in docs.text
+        )
+        local = TestClient(app, base_url="http://127.0.0.1")
+        bundle = local.get("/api/docs/static/swagger-ui-bundle.js")
+        assert bundle.status_code == 200 and len(bundle.content) > 100_000
+        assert "SwaggerUIBundle" in local.get("/static/api-docs.js").text
+    finally:
+        store.close()

@@ -119,7 +119,9 @@ def test_api_metrics_and_home_assistant_keep_the_cap(
     settings = load_settings(config)
     store = open_store(settings.resolved_database_url())
     try:
-        client = TestClient(create_app(settings, store, clock=clock))
+        client = TestClient(
+            base_url="http://127.0.0.1", app=create_app(settings, store, clock=clock)
+        )
         (account,) = client.get("/api/v1/accounts").json()
         assert account["cap_bytes"] == 100 * 10**9 and account["note"] == WAITING
         assert account["last_reading_at"] == "2026-11-30T22:00:00Z"

@@ -56,7 +56,7 @@ def test_rollover_fault_moves_cycle_and_resets_counter() -> None:
     from starlette.testclient import TestClient
 
     state = meter.MeterState(used_bytes=50 * 10**9)
-    client = TestClient(meter.build(state))
+    client = TestClient(base_url="http://127.0.0.1", app=meter.build(state))
     first = client.get("/usage").json()
     state.faults.append("rollover")
     second = client.get("/usage").json()

@@ -12,7 +12,7 @@ from tests.fixtures.web import WEB_TOKEN, WebServer
 
 
 def test_accounts_lists_every_account_with_its_numbers(web_app: WebServer) -> None:
-    client = TestClient(web_app.app)
+    client = TestClient(base_url="http://127.0.0.1", app=web_app.app)
     body = client.get("/api/v1/accounts").json()
     by_name = {a["account"]: a for a in body}
     assert set(by_name) == {"isp", "home"}
@@ -25,7 +25,7 @@ def test_accounts_lists_every_account_with_its_numbers(web_app: WebServer) -> No
 
 
 def test_burndown_series_end_at_the_latest_reading(web_app: WebServer) -> None:
-    client = TestClient(web_app.app)
+    client = TestClient(base_url="http://127.0.0.1", app=web_app.app)
     bd = client.get("/api/v1/accounts/isp/burndown", params={"points": 50}).json()
     summary = client.get("/api/v1/accounts/isp").json()
     assert 2 <= len(bd["used"]) <= 50
@@ -38,7 +38,7 @@ def test_burndown_series_end_at_the_latest_reading(web_app: WebServer) -> None:
 
 
 def test_readings_are_downsampled_keeping_both_ends(web_app: WebServer) -> None:
-    client = TestClient(web_app.app)
+    client = TestClient(base_url="http://127.0.0.1", app=web_app.app)
     everything = web_app.store.readings("isp")
     got = client.get("/api/v1/accounts/isp/readings", params={"points": 10}).json()
     assert len(got) == 10
@@ -47,7 +47,7 @@ def test_readings_are_downsampled_keeping_both_ends(web_app: WebServer) -> None:
 
 
 def test_readings_range_needs_an_offset(web_app: WebServer) -> None:
-    client = TestClient(web_app.app)
+    client = TestClient(base_url="http://127.0.0.1", app=web_app.app)
     bad = client.get("/api/v1/accounts/isp/readings", params={"start": "2026-01-01T00:00:00"})
     assert bad.status_code == 422 and "start" in bad.json()["detail"]
     ok = client.get(
@@ -58,7 +58,7 @@ def test_readings_range_needs_an_offset(web_app: WebServer) -> None:
 
 
 def test_unknown_account_is_404_everywhere(web_app: WebServer) -> None:
-    client = TestClient(web_app.app)
+    client = TestClient(base_url="http://127.0.0.1", app=web_app.app)
     for path in ("/api/v1/accounts/nope", "/api/v1/accounts/nope/burndown", "/accounts/nope"):
         r = client.get(path)
         assert r.status_code == 404, path
@@ -66,7 +66,7 @@ def test_unknown_account_is_404_everywhere(web_app: WebServer) -> None:
 
 
 def test_cycles_devices_polls_alerts(web_app: WebServer) -> None:
-    client = TestClient(web_app.app)
+    client = TestClient(base_url="http://127.0.0.1", app=web_app.app)
     cycles = client.get("/api/v1/accounts/isp/cycles").json()
     assert len(cycles) == 4
     assert cycles[0]["start"] > cycles[1]["start"]
@@ -78,7 +78,7 @@ def test_cycles_devices_polls_alerts(web_app: WebServer) -> None:
 
 
 def test_poll_now_needs_the_csrf_header_and_adds_a_reading(web_app: WebServer) -> None:
-    client = TestClient(web_app.app)
+    client = TestClient(base_url="http://127.0.0.1", app=web_app.app)
     before = len(web_app.store.readings("isp"))
     refused = client.post("/api/v1/accounts/isp/poll")
     assert refused.status_code == 403
@@ -91,7 +91,7 @@ def test_poll_now_needs_the_csrf_header_and_adds_a_reading(web_app: WebServer) -
 
 
 def test_pages_show_the_api_numbers(web_app: WebServer) -> None:
-    client = TestClient(web_app.app)
+    client = TestClient(base_url="http://127.0.0.1", app=web_app.app)
     isp = client.get("/api/v1/accounts/isp").json()
     overview = client.get("/").text
     assert f'data-bytes="{isp["used_bytes"]}">{format_bytes(isp["used_bytes"])}' in overview
@@ -105,7 +105,7 @@ def test_pages_show_the_api_numbers(web_app: WebServer) -> None:
 
 
 def test_token_guards_everything_but_healthz(web_app_token: WebServer) -> None:
-    client = TestClient(web_app_token.app)
+    client = TestClient(base_url="http://127.0.0.1", app=web_app_token.app)
     assert client.get("/healthz").status_code == 200
     for path in ("/", "/accounts/isp", "/api/v1/accounts", "/static/chart.js", "/metrics"):
         assert client.get(path).status_code == 401, path

@@ -35,6 +35,12 @@ class WebSettings(_Model):
     base_url: str | None = Field(
         default=None, description="Public URL of the dashboard, for links in emails."
     )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="More host names the dashboard answers to (besides the bound address, "
+        "localhost and base_url's host), e.g. a reverse proxy's name; requests naming any "
+        "other Host are refused (DNS rebinding).",
+    )
 
     def bind_allowed(self) -> bool:
         """Loopback binds are always allowed; any other needs a token or basic auth."""

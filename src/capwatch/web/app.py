@@ -91,7 +91,7 @@ def create_app(
         title="capwatch",
         version=__version__,
         description="Internet data cap usage, forecasts and alerts.",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from the bundled Swagger UI, not a CDN
         openapi_url="/api/v1/openapi.json",
         redoc_url=None,
     )
@@ -125,10 +125,36 @@ def create_app(
         return {"status": "ok" if ok else "degraded", "version": __version__}
 
     _mount_metrics(app, settings, store)
+    _mount_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    from capwatch.web import guard
+
+    guard.install(app, settings)  # outermost: every answer, 401s and 404s too
     app.include_router(build_api_router())
     app.include_router(build_pages_router())
     return app
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """``/api/docs``: Swagger UI from the swagger-ui-bundle package, so it works offline."""
+    from fastapi.responses import HTMLResponse
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/api/docs/static", StaticFiles(directory=str(swagger_ui_path)), name="api-docs")
+
+    def docs() -> HTMLResponse:
+        return HTMLResponse(DOCS_PAGE)
+
+    app.add_route("/api/docs", lambda _request: docs(), include_in_schema=False)
+
+
+DOCS_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>capwatch API</title>
+<link rel="stylesheet" href="/api/docs/static/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/api/docs/static/swagger-ui-bundle.js"></script>
+<script src="/static/api-docs.js"></script></body></html>
+"""
 
 
 def _mount_metrics(app: FastAPI, settings: Settings, store: Store) -> None:

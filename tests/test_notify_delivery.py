@@ -157,3 +157,73 @@ def test_email_urls_get_html_and_inline() -> None:
     assert for_email("mailto://u:p@h?to=a@b") == "mailto://u:p@h?to=a@b&format=html&inline=yes"
     assert for_email("mailtos://u:p@h?inline=no") == "mailtos://u:p@h?inline=no&format=html"
     assert for_email("json://h/") == "json://h/"
+
+
+def test_alerts_without_a_channel_are_shown_and_doctor_says_where_they_go(tmp_path, json_receiver):  # type: ignore[no-untyped-def]
+    """Issue 16.1: no channel -> doctor warns, status and the pages show the alert; a mistyped
+    Apprise URL fails doctor; `capwatch notify test` reports per channel what happened."""
+    from datetime import UTC, datetime
+
+    from click.testing import CliRunner
+    from fastapi.testclient import TestClient
+
+    from capwatch.cli import cli
+    from capwatch.config import load_settings
+    from capwatch.models import AlertState
+    from capwatch.store import open_store
+    from capwatch.web.app import create_app
+
+    config = tmp_path / "capwatch.toml"
+    base = f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "home"\nprovider = "host"\n'
+    config.write_text(base)
+    settings = load_settings(config)
+    store = open_store(settings.resolved_database_url())
+    message = "home: projected to use 1.39 TB of 1.20 TB (116%, 80% range 1.31–1.47 TB) by Nov 30"
+    try:
+        store.ensure_account("home", "host", "UTC")
+        store.save_alert_states(
+            [
+                AlertState(
+                    "home",
+                    "projected",
+                    "90",
+                    datetime(2026, 11, 1, tzinfo=UTC),
+                    True,
+                    datetime(2026, 11, 18, tzinfo=UTC),
+                    None,
+                    116.0,
+                    message,
+                )
+            ]
+        )
+        client = TestClient(create_app(settings, store), base_url="http://127.0.0.1")
+        overview = client.get("/").text
+        assert "116%" in overview and 'data-rule="projected"' in overview
+        assert "116%" in client.get("/accounts/home").text
+    finally:
+        store.close()
+    runner = CliRunner()
+    status = runner.invoke(cli, ["--config", str(config), "status"], obj={})
+    assert "alert projected 90" in status.stdout and "116%" in status.stdout
+    doctor = runner.invoke(cli, ["--config", str(config), "doctor"], obj={})
+    assert "alerts of home go to no channel" in doctor.stdout
+    no_channel = runner.invoke(cli, ["--config", str(config), "notify", "test"], obj={})
+    assert no_channel.exit_code == 2 and "no [[notify]] channel" in no_channel.stderr
+
+    config.write_text(
+        base + '[[notify]]\nname = "typo"\nurl = "ntfyy://mytopic"\n'
+        f'[[notify]]\nname = "hook"\nurl = "json://127.0.0.1:{json_receiver.port}/hook"\n'
+    )
+    doctor = runner.invoke(cli, ["--config", str(config), "doctor"], obj={})
+    assert doctor.exit_code == 1
+    (typo,) = [ln for ln in doctor.stdout.splitlines() if "notify typo" in ln]
+    assert "✗" in typo and "cannot use this ntfyy:// URL" in typo
+    assert "go to no channel" not in doctor.stdout
+    tested = runner.invoke(cli, ["--config", str(config), "notify", "test"], obj={})
+    assert tested.exit_code == 1
+    rows = {ln.split("│")[1].strip(): ln for ln in tested.stdout.splitlines() if ln.count("│") > 2}
+    assert "sent" in rows["hook"] and "failed" in rows["typo"]
+    [body] = json_receiver.bodies
+    assert body["title"] == "capwatch test message" and "'hook'" in body["message"]
+    only = runner.invoke(cli, ["--config", str(config), "notify", "test", "-c", "hook"], obj={})
+    assert only.exit_code == 0 and len(json_receiver.bodies) == 2

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "login": "capwatch.cli.login:login",
     "chart": "capwatch.cli.chart:chart",
     "report": "capwatch.cli.report:report",
+    "notify": "capwatch.cli.notify:notify",
 }
 
 

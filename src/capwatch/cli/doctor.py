@@ -143,6 +143,33 @@ def provider_checks(settings: Any) -> Iterator[Check]:
             yield Check(f"account {account.name}", True, f"provider {account.provider} ready")
 
 
+def notify_checks(settings: Any) -> Iterator[Check]:
+    """Every channel's URL is one Apprise can use; alerts of every account reach a channel."""
+    from capwatch.notify.apprise_adapter import check_url
+    from capwatch.notify.outbox import channels_for
+
+    for channel in settings.notify:
+        try:
+            problem = check_url(channel.url.reveal())
+        except Exception as exc:  # an unresolvable secret is reported by secret_checks too
+            problem = str(exc)
+        area = f"notify {channel.name}"
+        if problem is None:
+            yield Check(area, True, f"Apprise URL valid; takes {', '.join(channel.kinds)}")
+        else:
+            yield Check(area, False, problem)
+    for account in settings.accounts:
+        if account.enabled and not channels_for(settings, "alerts", account.name):
+            yield Check(
+                "notify",
+                False,
+                f"alerts of {account.name} go to no channel: they show only in `capwatch "
+                "status` and on the dashboard; add a [[notify]] channel and run "
+                "`capwatch notify test`",
+                True,
+            )
+
+
 @click.command()
 @click.pass_context
 @handle_errors
@@ -153,7 +180,7 @@ def doctor(ctx: click.Context) -> None:
     settings = load(ctx)
     where = settings.source_path or "embedded defaults"
     checks = [Check("config", True, f"{where}: valid, {len(settings.accounts)} account(s)")]
-    for group in (secret_checks, permission_checks, store_checks, provider_checks):
+    for group in (secret_checks, permission_checks, store_checks, provider_checks, notify_checks):
         checks.extend(group(settings))
     table = Table(title="capwatch doctor", title_justify="left")
     for header in ("", "Area", "Detail"):

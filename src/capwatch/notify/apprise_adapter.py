@@ -175,6 +175,25 @@ def _attachments(items: Sequence[Attachment]) -> Any:
     return bundle
 
 
+def check_url(url: str) -> str | None:
+    """Why Apprise cannot use ``url`` (unknown service, missing parts), or None when it can.
+
+    Only parses: nothing is sent. The reason never contains the URL (it may hold secrets).
+    """
+    import apprise
+
+    register_url_secrets([url])
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if not scheme:
+        return "not an Apprise URL (expected service://...)"
+    with _quiet_apprise([url]):
+        asset = apprise.AppriseAsset(storage_mode="memory")
+        plugin = apprise.Apprise.instantiate(url, asset=asset, suppress_exceptions=True)
+    if plugin is not None:
+        return None
+    return f"Apprise cannot use this {scheme}:// URL (unknown service, or a part is missing)"
+
+
 def send(
     urls: Sequence[str],
     *,

@@ -195,7 +195,14 @@ def deliver_pending(
             channels = channels_for(settings, item.kind, item.account)
             if not channels:
                 store.outbox_mark(item.key, sent=True, error="no notify channel takes this kind")
-                log.info("no channel for %s (%s); marked done", item.key, item.kind)
+                level = logging.WARNING if item.kind == "alert" else logging.INFO
+                log.log(
+                    level,
+                    "no channel for %s (%s): shown only in `capwatch status` and on the "
+                    "dashboard; add a [[notify]] channel",
+                    item.key,
+                    item.kind,
+                )
                 no_channel += 1
                 continue
             split += _split(store, item, channels)

@@ -6,10 +6,10 @@ from datetime import tzinfo
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from capwatch.models import CycleSummary, DeviceUsage, PollLogEntry, PollOutcome
+from capwatch.models import AlertState, CycleSummary, DeviceUsage, PollLogEntry, PollOutcome
 from capwatch.store.api import CycleRecord
 from capwatch.units import format_cap
-from capwatch.web.layout import age, gb, page, when
+from capwatch.web.layout import age, alerts_list, gb, page, when
 from capwatch.web.pages import meter
 
 if TYPE_CHECKING:
@@ -154,13 +154,14 @@ def render_account(
     devices: list[DeviceUsage],
     polls: list[PollLogEntry],
     tz: tzinfo,
+    alerts: list[AlertState] | None = None,
 ) -> str:
-    """The account page's HTML."""
+    """The account page's HTML (``alerts``: the account's active alerts, shown first)."""
     name = escape(s.account)
     earlier = [c for c in cycles if c.cycle_start < s.cycle.start][:CYCLES_SHOWN]
     body = f"""<div data-account="{name}">
 <h1>{name} <small class="status {s.status.value}" data-field="status">{s.status.value}</small>
-</h1>{_note(s)}{_cards(s)}
+</h1>{alerts_list(alerts or [])}{_note(s)}{_cards(s)}
 <div class="actions"><button type="button" id="poll-now">Poll now</button>
 <span id="poll-status" role="status" aria-live="polite"></span></div>
 <section aria-labelledby="h-burndown"><h2 id="h-burndown">This cycle</h2>
@@ -195,4 +196,5 @@ def account_html(state: Any, name: str) -> str:
         devices,
         store.poll_log(name, limit=100),
         settings.account(name).cycle.zone,
+        [a for a in store.alert_states(name).values() if a.active],
     )

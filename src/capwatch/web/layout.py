@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from capwatch.models import CycleSummary
+from capwatch.models import AlertState, CycleSummary
 from capwatch.service.serialize import _iso
 from capwatch.units import format_bytes
 
@@ -51,3 +51,15 @@ def page(title: str, body: str, *, script: bool = False, refresh: int | None = N
 <header class="top"><div><a class="brand" href="/">capwatch</a>
 <nav aria-label="Site"><a href="/">Overview</a> · <a href="/api/docs">API</a></nav></div></header>
 <main id="main">{body}</main></body></html>"""
+
+
+def alerts_list(alerts: list[AlertState]) -> str:
+    """Active alerts as a list people see first (empty string when there are none)."""
+    if not alerts:
+        return ""
+    items = "".join(
+        f'<li data-rule="{escape(a.rule)}" data-level="{escape(a.level)}">'
+        f"{escape(a.message or f'{a.rule} {a.level}')}</li>"
+        for a in sorted(alerts, key=lambda a: (a.fired_at is None, a.fired_at))
+    )
+    return f'<ul class="alerts" role="alert" data-field="alerts">{items}</ul>'

@@ -10,9 +10,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from capwatch.errors import ConfigError
-from capwatch.models import CycleSummary, utcnow
+from capwatch.models import AlertState, CycleSummary, utcnow
 from capwatch.units import format_cap
-from capwatch.web.layout import age, gb, page
+from capwatch.web.layout import age, alerts_list, gb, page
 
 
 def _projected(s: CycleSummary) -> tuple[str, bool]:
@@ -39,7 +39,7 @@ def meter(s: CycleSummary) -> str:
     )
 
 
-def _row(s: CycleSummary) -> str:
+def _row(s: CycleSummary, alerts: list[AlertState] | None = None) -> str:
     projected, over = _projected(s)
     allowance = f"{gb(s.daily_allowance_bytes)}/day" if s.daily_allowance_bytes else "-"
     name = escape(s.account)
@@ -47,6 +47,7 @@ def _row(s: CycleSummary) -> str:
     error = f'<br><small class="failing">{escape(s.last_error)}</small>' if s.last_error else ""
     if s.note:
         error = f'<br><small data-field="note">{escape(s.note)}</small>{error}'
+    error += alerts_list(alerts or [])
     return (
         f'<tr data-account="{name}"><th scope="row"><a href="/accounts/{name}">{name}</a></th>'
         f'<td class="status {s.status.value}" data-field="status">{s.status.value}</td>'
@@ -61,10 +62,15 @@ def _row(s: CycleSummary) -> str:
     )
 
 
-def render_overview(summaries: list[CycleSummary], now: datetime | None = None) -> str:
-    """The overview page: every account's usage against its cap, as of ``now``."""
+def render_overview(
+    summaries: list[CycleSummary],
+    now: datetime | None = None,
+    alerts: dict[str, list[AlertState]] | None = None,
+) -> str:
+    """The overview page: every account's usage against its cap and its active alerts."""
     now = now or utcnow()
-    rows = "\n".join(_row(s) for s in summaries) or (
+    alerts = alerts or {}
+    rows = "\n".join(_row(s, alerts.get(s.account)) for s in summaries) or (
         '<tr><td colspan="9">No accounts configured.</td></tr>'
     )
     body = f"""<h1>Data cap status</h1>
@@ -91,7 +97,11 @@ def build_pages_router() -> APIRouter:
 
         state = request.app.state
         summaries = [cached_summary(state, a.name) for a in state.settings.accounts]
-        return render_overview(summaries, state.clock())
+        alerts = {
+            s.account: [a for a in state.store.alert_states(s.account).values() if a.active]
+            for s in summaries
+        }
+        return render_overview(summaries, state.clock(), alerts)
 
     @router.get("/accounts/{name}", response_class=HTMLResponse)
     def account(request: Request, name: str) -> str:

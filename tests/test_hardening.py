@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from capwatch.config import load_settings
-from capwatch.models import PollOutcome
+from capwatch.models import Cycle, PollOutcome
 from capwatch.service.coordinator import Coordinator
 from capwatch.service.views import account_summary
 from capwatch.store import open_store
@@ -429,3 +429,47 @@ def test_point_8_other_hosts_are_refused_and_headers_are_sent(tmp_path: Path) ->
         assert "SwaggerUIBundle" in local.get("/static/api-docs.js").text
     finally:
         store.close()
+
+
+async def test_point_2_a_cycle_closed_while_capwatch_was_down_is_a_lower_bound(
+    meter_account: tuple[Coordinator, meter.MeterState, FakeClock],
+) -> None:
+    """Readings on the 25th and the 28th, then the 1st: November's figure is "at least"."""
+    from capwatch.notify.reports import build_monthly
+    from capwatch.service.serialize import cycle_to_dict
+    from capwatch.service.views import closed_cycles, history_samples
+
+    coordinator, state, clock = meter_account
+    store, settings = coordinator.store, coordinator.settings
+    for day, used in ((25, 300), (28, 340)):
+        clock.set(datetime(2026, 11, day, 12, tzinfo=UTC))
+        state.used_bytes = used * 10**9
+        assert (await coordinator.poll_account("home", force=True)).ok
+    clock.set(datetime(2026, 12, 1, 9, tzinfo=UTC))
+    state.used_bytes = 5 * 10**9  # the ISP's new cycle
+    assert (await coordinator.poll_account("home", force=True)).ok
+    dec, nov = closed_cycles(settings, store, "home", clock.now)
+    assert nov.lower_bound is True and dec.lower_bound is False
+    assert cycle_to_dict(nov, clock.now)["lower_bound"] is True
+    assert history_samples(store, "home", dec.cycle_start) == []  # not the forecast's prior
+    report = build_monthly(store, settings, "home", Cycle(nov.cycle_start, nov.cycle_end))  # type: ignore[arg-type]
+    assert "At least" in report.text and "lower bound" in report.text
+    history = _cli(settings.source_path, "history", clock=FakeClock(clock.now))  # type: ignore[arg-type]
+    assert "≥ 340.0 GB" in history.stdout and "missed the end" in history.stdout
+    api_json = _cli(settings.source_path, "history", "--json", clock=FakeClock(clock.now))  # type: ignore[arg-type]
+    assert '"lower_bound": true' in api_json.stdout
+
+
+async def test_point_2_a_cycle_read_to_its_last_hour_is_final(
+    meter_account: tuple[Coordinator, meter.MeterState, FakeClock],
+) -> None:
+    from capwatch.service.views import closed_cycles
+
+    coordinator, state, clock = meter_account
+    clock.set(datetime(2026, 11, 30, 23, 30, tzinfo=UTC))
+    assert (await coordinator.poll_account("home", force=True)).ok
+    clock.set(datetime(2026, 12, 1, 0, 30, tzinfo=UTC))
+    state.used_bytes = 10**9
+    assert (await coordinator.poll_account("home", force=True)).ok
+    _, nov = closed_cycles(coordinator.settings, coordinator.store, "home", clock.now)
+    assert nov.lower_bound is False

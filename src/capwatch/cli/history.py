@@ -61,10 +61,12 @@ def history(ctx: click.Context, account: str | None, cycles: int, as_json: bool)
                 span += " (in progress)"
             table.add_row(
                 span,
-                fb(c.used_bytes),
+                f"≥ {fb(c.used_bytes)}" if c.lower_bound else fb(c.used_bytes),
                 fb(c.cap_bytes) if c.cap_bytes else "unlimited",
                 f"{pct:.1f}%" if pct is not None else "-",
                 str(c.readings),
                 f"[{style}]{bar}[/{style}]",
             )
         con.print(table)
+        if any(c.lower_bound for c in rows):
+            con.print("≥: capwatch missed the end of that cycle; it used at least this much.")

@@ -146,6 +146,17 @@ def _history_rows(store: Store, account: str, cycle: Cycle, used: int) -> list[R
     return rows
 
 
+def _missed_end(store: Store, settings: Settings, account: str, cycle: Cycle) -> bool:
+    """Whether the cycle's figure is only a lower bound (capwatch missed its end)."""
+    from capwatch.service.views import closed_cycles
+
+    return any(
+        c.lower_bound
+        for c in closed_cycles(settings, store, account, cycle.end, limit=13)
+        if c.cycle_start == cycle.start
+    )
+
+
 def build_monthly(store: Store, settings: Settings, account_name: str, cycle: Cycle) -> Report:
     """The month-end summary of a closed cycle."""
     acc = settings.account(account_name)
@@ -165,13 +176,19 @@ def build_monthly(store: Store, settings: Settings, account_name: str, cycle: Cy
         if data.cap_bytes
         else f"{gb(used)} used."
     )
+    notes = [f"Cycle {local_time(cycle.start, zone)} to {local_time(cycle.end, zone)}."]
+    if _missed_end(store, settings, account_name, cycle):
+        lead = f"At least {gb(used)} used: capwatch was not running at the end of the cycle."
+        notes.append(
+            f"The last reading came before the cycle ended, so {gb(used)} is a lower bound."
+        )
     body = Body(
         heading=f"{label} summary: {account_name}",
         lead=lead,
         rows=summary_rows(s, currency=_currency(settings, account_name), final=True),
         extra_rows=_history_rows(store, account_name, cycle, used),
         devices=data.devices,
-        notes=[f"Cycle {local_time(cycle.start, zone)} to {local_time(cycle.end, zone)}."],
+        notes=notes,
         link=_link(settings),
         footer=FOOTER,
     )

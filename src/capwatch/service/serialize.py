@@ -73,6 +73,8 @@ def cycle_to_dict(c: CycleRecord, now: datetime | None = None) -> dict[str, Any]
         "first_observed_at": _iso(c.first_observed_at),
         "last_observed_at": _iso(c.last_observed_at),
         "source": c.source,
+        "from_isp_history": c.from_history,
+        "lower_bound": c.lower_bound,
     }
     if now is not None:
         out["closed"] = c.cycle_end is not None and c.cycle_end <= now

@@ -16,7 +16,7 @@ from capwatch.models import (
     Reading,
     fresh_since,
 )
-from capwatch.store.api import CYCLE_RESOLUTION
+from capwatch.store.api import CYCLE_RESOLUTION, is_lower_bound
 
 if TYPE_CHECKING:
     from capwatch.analysis.cycles import CycleRule
@@ -81,8 +81,17 @@ def auth_waiting(store: Store, rt: AccountRuntime, config_path: Path | None = No
 def history_samples(
     store: Store, account: str, before: datetime, cycles: int = HISTORY_CYCLES
 ) -> list[list[tuple[datetime, int]]]:
-    """Daily samples of up to ``cycles`` earlier cycles, oldest first (the forecast's prior)."""
-    records = [c for c in store.cycles(account, limit=cycles + 1) if c.cycle_start < before]
+    """Daily samples of up to ``cycles`` earlier cycles, oldest first (the forecast's prior).
+
+    A cycle whose end capwatch missed (its figure a lower bound) is left out: its missing last
+    days would teach the forecast that usage stops before a cycle ends.
+    """
+    stored = store.cycles(account, limit=cycles + 2)
+    records = []
+    for record, following in zip(stored, [None, *stored], strict=False):
+        end = record.cycle_end or (following.cycle_start if following else None)
+        if record.cycle_start < before and not is_lower_bound(record, end):
+            records.append(record)
     out: list[list[tuple[datetime, int]]] = []
     for record in reversed(records[:cycles]):
         days = store.daily_usage(account, record.cycle_start)
@@ -150,9 +159,11 @@ def closed_cycles(
     rule = CycleRule(acc.cycle.start_day, acc.cycle.zone)
     out = []
     for record in store.cycles(account, limit=limit):
-        if record.cycle_end is None:
-            record = replace(record, cycle_end=span_of(rule, record.cycle_start, None).end)
-        out.append(record)
+        end = record.cycle_end or span_of(rule, record.cycle_start, None).end
+        closed = end <= now
+        out.append(
+            replace(record, cycle_end=end, lower_bound=closed and is_lower_bound(record, end))
+        )
     return out
 
 

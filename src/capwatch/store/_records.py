@@ -226,6 +226,7 @@ def cycle(account: str, row: Any) -> CycleRecord:
         first_observed_at=row.first_observed_at,
         last_observed_at=row.last_observed_at,
         source=row.source,
+        from_history=bool(row.from_history),
     )
 
 

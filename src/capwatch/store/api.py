@@ -70,6 +70,22 @@ class CycleRecord:
     first_observed_at: datetime | None
     last_observed_at: datetime | None
     source: str
+    from_history: bool = False
+    """The figure is the ISP's own total for the cycle (its history), not our last reading."""
+    lower_bound: bool = False
+    """The cycle ended long after its last reading (capwatch was down across the boundary):
+    its figure is at least what was used, not the final total (set by the read side)."""
+
+
+LOWER_BOUND_GAP = timedelta(hours=12)
+"""A closed cycle whose last reading came more than this before its end has a lower bound."""
+
+
+def is_lower_bound(record: CycleRecord, end: datetime | None) -> bool:
+    """Whether ``record``'s figure is only a lower bound of the cycle ending at ``end``."""
+    if record.from_history or end is None or record.last_observed_at is None:
+        return False
+    return record.last_observed_at < end - LOWER_BOUND_GAP
 
 
 @dataclass(frozen=True, slots=True)

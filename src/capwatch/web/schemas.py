@@ -76,6 +76,11 @@ class CycleOut(BaseModel):
     first_observed_at: str | None
     last_observed_at: str | None
     source: str
+    from_isp_history: bool = Field(description="The figure is the ISP's own total of the cycle.")
+    lower_bound: bool = Field(
+        description="capwatch missed the cycle's last hours (it was not running): the figure "
+        "is at least what was used, not the final total."
+    )
     closed: bool = Field(description="True once the cycle has ended.")
 
 

@@ -83,9 +83,15 @@ def test_bad_provider_payload(case: dict[str, Any]) -> None:
         observed_at_path="$.observed_at",
         unit="B",
     )
-    payload = json.loads((CORPUS / case["file"]).read_text())
-    with pytest.raises(BadResponse) as info:
-        parse_payload(payload, options, tz=ZoneInfo("UTC"), secrets=())
+    import httpx
+
+    from capwatch.providers._http import json_body
+
+    body = (CORPUS / case["file"]).read_bytes()
+    request = httpx.Request("GET", "http://127.0.0.1:9/usage")
+    response = httpx.Response(200, content=body, request=request)
+    with pytest.raises(BadResponse) as info:  # decoded as a poll decodes it, then parsed
+        parse_payload(json_body(response), options, tz=ZoneInfo("UTC"), secrets=())
     message = str(info.value)
     assert case["expect"] in message and "\n" not in message
 

@@ -473,3 +473,43 @@ async def test_point_2_a_cycle_read_to_its_last_hour_is_final(
     assert (await coordinator.poll_account("home", force=True)).ok
     _, nov = closed_cycles(coordinator.settings, coordinator.store, "home", clock.now)
     assert nov.lower_bound is False
+
+
+async def test_point_12_an_oversized_answer_is_a_bad_response_not_a_memory_hog(
+    tmp_path: Path,
+) -> None:
+    """A 64 MiB answer stops at the 4 MiB limit: bad_response, nothing of it archived."""
+    from starlette.applications import Starlette
+    from starlette.responses import StreamingResponse
+    from starlette.routing import Route
+
+    sent = {"bytes": 0}
+
+    async def huge(_request: Any) -> StreamingResponse:
+        async def body() -> Any:
+            yield b'{"used_bytes": 1, "pad": "'
+            for _ in range(1024):
+                sent["bytes"] += 65536
+                yield b"x" * 65536
+            yield b'"}'
+
+        return StreamingResponse(body(), media_type="application/json")
+
+    clock = FakeClock(MID_CYCLE)
+    with serve(Starlette(routes=[Route("/usage", huge)])) as url:
+        config = tmp_path / "capwatch.toml"
+        config.write_text(
+            f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "isp"\n'
+            f'provider = "http_json"\ncap = "1 TB"\n[accounts.options]\nurl = "{url}/usage"\n'
+            'used_path = "$.used_bytes"\n'
+        )
+        settings = load_settings(config)
+        store = open_store(settings.resolved_database_url())
+        try:
+            result = await Coordinator(settings, store, clock=clock).poll_account("isp")
+            assert result.outcome is PollOutcome.BAD_RESPONSE
+            assert "larger than 4096 KiB" in (result.message or "")
+            assert store.payloads("isp") == [] and store.readings("isp") == []
+        finally:
+            store.close()
+    assert sent["bytes"] > 4 * 1024 * 1024  # the server did send more than the limit

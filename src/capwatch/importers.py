@@ -16,14 +16,16 @@ Formats:
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 from capwatch.errors import InputError
+from capwatch.models import utcnow
 
 GB = 10**9
 Format = Literal["auto", "csv", "xfinity-monitor"]
@@ -110,12 +112,34 @@ def _header_columns(path: Path, header: list[str]) -> list[int]:
     return wanted
 
 
-def read_rows(path: Path, fmt: Format = "auto") -> Iterator[Row]:
-    """Yield the rows of a usage log; raise InputError naming file and line on the first bad one."""
+FUTURE_TOLERANCE = timedelta(days=1)
+"""How far ahead of now a row may be stamped: the same rule a poll's reading passes."""
+
+
+def _text(path: Path) -> io.StringIO:
+    """The file as text; InputError naming the byte offset when it is not UTF-8."""
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        return io.StringIO(data.decode("utf-8-sig"), newline="")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}): "
+            "save it as UTF-8 CSV"
+        ) from None
+
+
+def read_rows(path: Path, fmt: Format = "auto", now: datetime | None = None) -> Iterator[Row]:
+    """Yield the rows of a usage log; raise InputError naming file and line on the first bad one.
+
+    Rows stamped more than a day after ``now`` are refused (as polls refuse them), and so is
+    one instant given twice with different figures (naming both lines).
+    """
+    limit = (now or utcnow()) + FUTURE_TOLERANCE
+    seen: dict[datetime, tuple[int, int]] = {}
+    handle = _text(path)
     with handle:
         first = handle.readline()
         handle.seek(0)
@@ -140,4 +164,15 @@ def read_rows(path: Path, fmt: Format = "auto") -> Iterator[Row]:
                 observed, used, cap = parse([c.strip() for c in cells])
             except (ValueError, OverflowError, OSError) as exc:
                 raise InputError(f"{path}:{lineno}: {exc}") from exc
+            if observed > limit:
+                raise InputError(
+                    f"{path}:{lineno}: {observed.isoformat()} is in the future (a poll would "
+                    "refuse it too)"
+                )
+            earlier = seen.setdefault(observed, (lineno, used))
+            if earlier[1] != used:
+                raise InputError(
+                    f"{path}:{lineno}: {observed.isoformat()} is also on line {earlier[0]} with "
+                    f"another figure ({earlier[1]} vs {used} bytes)"
+                )
             yield Row(lineno, observed, used, cap)

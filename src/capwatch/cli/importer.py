@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from capwatch.cli._common import console, handle_errors, load, store_for
+from capwatch.cli._common import clock, console, handle_errors, load, store_for
 
 
 @click.command("import")
@@ -43,7 +43,7 @@ def import_(
             with path.open("rb") as fh:
                 lines = sum(1 for _ in fh) if size else 0
             per_line = (size or 0) / max(lines, 1)
-            for row in read_rows(path, fmt):  # type: ignore[arg-type]
+            for row in read_rows(path, fmt, now=clock(ctx)()):  # type: ignore[arg-type]
                 cap = row.cap_bytes if row.cap_bytes is not None else acc.cap_bytes
                 start = rule.cycle_at(row.observed_at).start
                 readings.append(

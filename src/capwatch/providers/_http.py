@@ -15,16 +15,41 @@ def _where(request: httpx.Request) -> str:
     return f"{request.method} {request.url.path}"
 
 
-async def send(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
-    """Send a request; map transport failures, 401/403, 429 and 5xx onto the error tree."""
+MAX_BODY_BYTES = 4 * 1024 * 1024
+"""The largest answer a provider reads (usage replies are a few kB; a login page ~200 kB)."""
+
+
+async def send(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    max_bytes: int = MAX_BODY_BYTES,
+    **kwargs: Any,
+) -> httpx.Response:
+    """Send a request; map transport failures, 401/403, 429 and 5xx onto the error tree.
+
+    The body is read up to ``max_bytes``: a larger answer is a BadResponse, and never sits
+    whole in memory or in the archive.
+    """
     try:
-        response = await client.request(method, url, **kwargs)
+        sending = {k: kwargs.pop(k) for k in ("auth", "follow_redirects") if k in kwargs}
+        request = client.build_request(method, url, **kwargs)
+        response = await client.send(request, stream=True, **sending)
+        try:
+            body = await _read_capped(response, max_bytes)
+        finally:
+            await response.aclose()
     except httpx.TimeoutException as exc:
         raise CannotConnect(f"timed out: {method} {httpx.URL(url).path}") from exc
     except httpx.TransportError as exc:
         raise CannotConnect(
             f"cannot connect: {method} {httpx.URL(url).path}: {type(exc).__name__}"
         ) from exc
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _RECODED]
+    response = httpx.Response(
+        response.status_code, headers=headers, content=body, request=response.request
+    )
     where = _where(response.request)
     status = response.status_code
     if status in (401, 403):
@@ -34,6 +59,24 @@ async def send(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) 
     if status >= 500:
         raise ServerError(f"{where}: HTTP {status}")
     return response
+
+
+_RECODED = ("content-encoding", "content-length", "transfer-encoding")
+"""Headers that no longer describe the (decoded, complete) body once it has been read."""
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise BadResponse(
+                f"{_where(response.request)}: the answer is larger than {max_bytes // 1024} KiB "
+                "(not a usage reply); not read further"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -61,6 +104,8 @@ def json_body(response: httpx.Response) -> Any:
     text = response.text
     try:
         return json.loads(text)
+    except RecursionError:
+        raise BadResponse(f"{where}: the JSON is nested too deeply to be a usage reply") from None
     except ValueError as exc:
         kind = "HTML" if "html" in ctype or text.lstrip().startswith("<") else "not JSON"
         if not text.strip():

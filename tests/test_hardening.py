@@ -513,3 +513,101 @@ async def test_point_12_an_oversized_answer_is_a_bad_response_not_a_memory_hog(
         finally:
             store.close()
     assert sent["bytes"] > 4 * 1024 * 1024  # the server did send more than the limit
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB tmpfs of the test's own (root only: CI and the dev machines run as root)."""
+    import os
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("a full-disk test mounts a tmpfs, which needs root")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(disk: Path) -> None:
+    with (disk / "filler").open("wb") as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+        except OSError:
+            pass
+
+
+async def test_point_11_a_full_disk_is_seen_everywhere(tiny_disk: Path) -> None:
+    """Poll now answers (no bare 500), /healthz says degraded, /metrics counts the failures,
+    the page says it; reading commands still read, and exit codes keep their meanings."""
+    from fastapi.testclient import TestClient
+
+    from capwatch.web.app import create_app
+
+    clock = FakeClock(MID_CYCLE)
+    state = meter.MeterState(clock=clock)
+    with serve(meter.build(state)) as url:
+        config = tiny_disk / "capwatch.toml"
+        config.write_text(
+            f'data_dir = "{tiny_disk / "data"}"\n[[accounts]]\nname = "isp"\n'
+            f'provider = "http_json"\ncap = "1 TB"\n[accounts.options]\n'
+            f"{meter.provider_options(url)}"
+        )
+        settings = load_settings(config)
+        store = open_store(settings.resolved_database_url())
+        try:
+            coordinator = Coordinator(settings, store, clock=clock, retry_wait_s=0)
+            assert (await coordinator.poll_account("isp")).ok
+            _fill(tiny_disk)
+            clock.advance(timedelta(minutes=10))
+            full = await coordinator.poll_account("isp")
+            assert full.outcome is PollOutcome.STORE and not full.stored
+            assert coordinator.store_failures >= 1
+            client = TestClient(
+                create_app(settings, store, coordinator=coordinator), base_url="http://127.0.0.1"
+            )
+            clock.advance(timedelta(minutes=10))
+            press = client.post("/api/v1/accounts/isp/poll", headers={"X-Capwatch-Request": "1"})
+            assert press.status_code == 200 and press.json()["outcome"] == "store"
+            health = client.get("/healthz").json()
+            assert health["status"] == "degraded" and health["store_writable"] is False
+            assert "full" in health["store_error"]
+            metrics = client.get("/metrics").text
+            assert "capwatch_store_write_failures " in metrics, metrics[-600:]
+            assert "The store cannot be written" in client.get("/").text
+        finally:
+            store.close()
+    for command in ("status", "history"):
+        result = _cli(config, command, clock=FakeClock(clock.now))
+        assert result.exit_code == 0, (command, result.output)
+        assert "is full" in result.stderr and "cannot be" in result.stderr
+    status = _cli(config, "status", "--json", clock=FakeClock(clock.now))
+    assert '"used_bytes": 11000000000' in status.stdout  # the reading stored before it filled
+    polled = _cli(config, "poll", clock=FakeClock(clock.now + timedelta(hours=1)))
+    assert polled.exit_code == 1, polled.output  # a failed poll, not bad config (2)
+    (line,) = polled.stderr.strip().splitlines()
+    assert "full" in line or "disk" in line
+
+
+def test_point_11_reading_commands_open_a_store_on_a_full_disk(tiny_disk: Path) -> None:
+    """A store closed cleanly (no -wal, no -shm) on a disk that then filled: SQLite cannot
+    even open it in WAL mode, so reading commands fall back to a read-only view."""
+    config = tiny_disk / "capwatch.toml"
+    config.write_text(
+        f'data_dir = "{tiny_disk / "data"}"\n[[accounts]]\nname = "host"\nprovider = "host"\n'
+    )
+    assert _cli(config, "poll").exit_code == 0
+    assert not list((tiny_disk / "data").glob("capwatch.db-*"))
+    _fill(tiny_disk)
+    status = _cli(config, "status", "--json")
+    assert status.exit_code == 0, status.output
+    assert "nothing new can be written" in status.stderr
+    assert '"account": "host"' in status.stdout
+    assert _cli(config, "history").exit_code == 0
+    polled = _cli(config, "poll")
+    assert polled.exit_code == 1 and "disk" in polled.stderr

@@ -6,6 +6,7 @@
     ├── ConfigError            bad config file, key or value; the CLI exits 2
     ├── InputError             bad CSV row, bad API request; the CLI exits 2, the API answers 4xx
     ├── StoreError             the database cannot be opened or migrated
+    │   └── StoreFull          its disk is full (or failing): nothing can be written
     ├── MissingExtra           an optional dependency is not installed
     └── ProviderError          anything a provider raises while fetching
         ├── AuthRequired       credentials refused or session expired: stop polling, alert
@@ -43,6 +44,10 @@ class InputError(CapwatchError):
 
 class StoreError(CapwatchError):
     """The store cannot be opened, migrated or written."""
+
+
+class StoreFull(StoreError):
+    """The store's disk is full or failing: reads still work (read-only), writes cannot."""
 
 
 class MissingExtra(CapwatchError):
@@ -113,6 +118,7 @@ _OUTCOMES: tuple[tuple[type[BaseException], PollOutcome], ...] = (
     (BadResponse, PollOutcome.BAD_RESPONSE),
     (ConfigError, PollOutcome.CONFIG),
     (MissingExtra, PollOutcome.CONFIG),
+    (StoreError, PollOutcome.STORE),
 )
 
 

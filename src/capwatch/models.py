@@ -140,6 +140,7 @@ class PollOutcome(StrEnum):
     BAD_RESPONSE = "bad_response"
     RATE_LIMITED = "rate_limited"
     CONFIG = "config"
+    STORE = "store"
     INTERNAL = "internal"
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
-from capwatch.errors import CapwatchError, ProviderError
+from capwatch.errors import CapwatchError, ProviderError, StoreFull
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -39,7 +39,7 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except ProviderError as exc:
+        except (ProviderError, StoreFull) as exc:  # a full disk is no bad input
             fail(str(exc), EXIT_FAILURE)
         except CapwatchError as exc:
             fail(str(exc), EXIT_USAGE)
@@ -73,11 +73,24 @@ def clock(ctx: click.Context) -> Callable[[], datetime]:
     return chosen
 
 
-def store_for(settings: Settings) -> Store:
-    """Open (and migrate) the configured store."""
+def store_for(settings: Settings, *, read_only: bool = False) -> Store:
+    """Open (and migrate) the configured store; ``read_only`` commands still read it when its
+    disk is full, saying so on stderr."""
+    from capwatch.secrets import redact
     from capwatch.store import open_store
+    from capwatch.store.engine import disk_warning, parse_url
 
-    return open_store(settings.resolved_database_url())
+    url = settings.resolved_database_url()
+    store = open_store(url, read_only=read_only)
+    if store.read_only_reason:
+        click.echo(
+            f"capwatch: warning: {redact(store.read_only_reason)}; showing what is stored, "
+            "nothing new can be written",
+            err=True,
+        )
+    elif (warning := disk_warning(parse_url(url))) is not None:
+        click.echo(f"capwatch: warning: {redact(warning)}", err=True)
+    return store
 
 
 def account_names(settings: Settings, account: str | None) -> list[str]:

@@ -60,7 +60,7 @@ def chart(
         fail(f"--cycle {month}: expected YYYY-MM, e.g. 2026-10")
     settings = load(ctx)
     name = _default_account(settings, account)
-    store = store_for(settings)
+    store = store_for(settings, read_only=True)
     try:
         if history:
             zone = zone_of(settings.account(name))

@@ -32,7 +32,7 @@ def export(ctx: click.Context, fmt: str, account: str | None, output: Path | Non
     settings = load(ctx)
     if account:
         settings.account(account)
-    store = store_for(settings)
+    store = store_for(settings, read_only=True)
     try:
         if output is None:
             _write(store.iter_readings(account), fmt, sys.stdout)

@@ -38,7 +38,7 @@ def report(
     names = account_names(settings, account)
     if not names:
         fail("no account configured")
-    store = store_for(settings)
+    store = store_for(settings, read_only=True)
     try:
         now = clock(ctx)()
         reports = []

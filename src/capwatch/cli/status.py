@@ -69,7 +69,7 @@ def status(ctx: click.Context, account: str | None, as_json: bool) -> None:
     from capwatch.service.views import account_summary
 
     settings = load(ctx)
-    store = store_for(settings)
+    store = store_for(settings, read_only=True)
     try:
         now = clock(ctx)()
         names = account_names(settings, account)

@@ -68,8 +68,9 @@ def _device_families(devices: Mapping[str, Sequence[DeviceUsage]]) -> Iterator[M
 class CapwatchCollector(Collector):
     """Collects the metrics table from ``source()`` at scrape time."""
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, store_failures: Callable[[], int] | None = None) -> None:
         self._source = source
+        self._store_failures = store_failures
 
     def collect(self) -> Iterable[Metric]:
         """Yield one family per Prometheus name."""
@@ -77,16 +78,28 @@ class CapwatchCollector(Collector):
         yield from _account_families(summaries)
         yield _info_family(summaries)
         yield from _device_families(devices)
+        if self._store_failures is not None:
+            family = GaugeMetricFamily(
+                "capwatch_store_write_failures",
+                "Writes to the store that failed since the last one that worked (a full disk).",
+            )
+            family.add_metric([], float(self._store_failures()))
+            yield family
 
     def describe(self) -> Iterable[Metric]:
         """Describe nothing, so registering never calls ``source()``."""
         return []
 
 
-def build_registry(source: Source, *, process_metrics: bool = True) -> CollectorRegistry:
+def build_registry(
+    source: Source,
+    *,
+    process_metrics: bool = True,
+    store_failures: Callable[[], int] | None = None,
+) -> CollectorRegistry:
     """Return a registry with capwatch's collector (and the process collectors if asked)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(CapwatchCollector(source))
+    registry.register(CapwatchCollector(source, store_failures))
     if process_metrics:
         from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 

@@ -34,6 +34,8 @@ from capwatch.errors import (
     Implausible,
     ProviderError,
     RateLimited,
+    StoreError,
+    StoreFull,
     classify,
     is_retryable,
 )
@@ -100,6 +102,9 @@ class Coordinator:
     _polling: dict[str, asyncio.Lock] = field(default_factory=dict)
     _last: dict[str, tuple[datetime, PollResult]] = field(default_factory=dict)
     _now_tasks: dict[str, asyncio.Task[PollResult]] = field(default_factory=dict)
+    store_failures: int = 0
+    """Writes to the store that failed since the last one that worked (a full disk)."""
+    last_store_error: str | None = None
 
     def runtime(self, name: str) -> AccountRuntime:
         """The provider instance and cycle rule of an account (built once)."""
@@ -206,6 +211,7 @@ class Coordinator:
         except Exception as exc:
             return await self._failed(rt, exc, started_at, t0)
         self._backoff.pop(name, None)
+        self.store_failures, self.last_store_error = 0, None
         await self._after_success(rt)
         return PollResult(
             name,
@@ -325,12 +331,23 @@ class Coordinator:
         return PollResult(name, outcome, message=message, duration_s=entry.duration_s)
 
     def _log_failure(self, entry: PollLogEntry, payload: Mapping[str, Any] | None) -> None:
-        """The failure's poll log line, with the refused payload archived where it can be."""
+        """The failure's poll log line, with the refused payload archived where it can be; a
+        store that cannot be written (a full disk) is counted, never raised to the caller."""
         try:
-            self.store.log_poll(entry, payload)
-        except CapwatchError:
-            log.warning("could not archive the refused payload of %s", entry.account)
-            self.store.log_poll(entry)
+            try:
+                self.store.log_poll(entry, payload)
+            except StoreFull:
+                raise
+            except CapwatchError:
+                log.warning("could not archive the refused payload of %s", entry.account)
+                self.store.log_poll(entry)
+        except StoreError as exc:
+            self._store_failed(exc)
+
+    def _store_failed(self, exc: StoreError) -> None:
+        self.store_failures += 1
+        self.last_store_error = redact(str(exc))
+        log.error("the store cannot be written: %s", self.last_store_error)
 
     async def _auth_flag(self, name: str, exc: Exception) -> bool:
         """Auth is required after an auth failure; other failures keep its current state."""

@@ -14,7 +14,9 @@ from capwatch.store.api import (
 )
 
 
-def open_store(url: str, *, migrate: bool = True, isolate_migration: bool = False) -> Store:
+def open_store(
+    url: str, *, migrate: bool = True, isolate_migration: bool = False, read_only: bool = False
+) -> Store:
     """Open the store at SQLAlchemy URL ``url`` (``sqlite:///path`` or ``postgresql://...``).
 
     ``isolate_migration`` runs a needed schema upgrade in a child process, so that a
@@ -22,7 +24,7 @@ def open_store(url: str, *, migrate: bool = True, isolate_migration: bool = Fals
     """
     from capwatch.store.sql import open_store as _open
 
-    return _open(url, migrate=migrate, isolate_migration=isolate_migration)
+    return _open(url, migrate=migrate, isolate_migration=isolate_migration, read_only=read_only)
 
 
 __all__ = ["CycleRecord", "DailyUsage", "PollRecord", "Store", "StoredPayload", "open_store"]

@@ -109,6 +109,9 @@ class Store(Protocol):
     dialect: str
     """``sqlite`` or ``postgresql``."""
 
+    read_only_reason: str | None
+    """Why a reading command got a read-only view (the disk is full), else None."""
+
     def close(self) -> None:
         """Release connections."""
 

@@ -34,7 +34,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from capwatch.errors import StoreError
+from capwatch.errors import StoreError, StoreFull
 
 WRITE = "capwatch_write"
 """Execution option marking a connection whose transaction is a write (``BEGIN IMMEDIATE``)."""
@@ -200,6 +200,52 @@ def _sqlite_on_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+FULL_DISK_WORDS = ("disk is full", "disk i/o error", "no space left")
+
+
+def _free_space(url: URL) -> str:
+    """ ", 0 bytes free on its disk" for an SQLite store, else nothing."""
+    import shutil
+
+    path = sqlite_file(url)
+    if path is None:
+        return ""
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return ""
+    return f" ({free:,} bytes free on its disk)"
+
+
+LOW_DISK_BYTES = 1024 * 1024
+"""Below this much free space on its disk an SQLite store is about to stop taking writes."""
+
+
+def disk_warning(url: URL) -> str | None:
+    """A line for people when an SQLite store's disk is (nearly) full, else None."""
+    import shutil
+
+    path = sqlite_file(url)
+    if path is None or not path.parent.exists():
+        return None
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return None
+    if free >= LOW_DISK_BYTES:
+        return None
+    return f"the disk holding {path} is full ({free:,} bytes free): new readings cannot be stored"
+
+
+def read_only_url(url: URL) -> URL | None:
+    """An SQLite store opened read-only and immutable (no -wal or -shm files are made): what
+    reading commands fall back to on a full disk. None for other databases."""
+    path = sqlite_file(url)
+    if path is None:
+        return None
+    return URL.create("sqlite", database=f"file:{path}", query={"mode": "ro", "immutable": "1"})
+
+
 @contextlib.contextmanager
 def wrap_errors(what: str, url: URL) -> Iterator[None]:
     """Turn database failures into a one-line :class:`StoreError` naming the store."""
@@ -207,7 +253,10 @@ def wrap_errors(what: str, url: URL) -> Iterator[None]:
         yield
     except DBAPIError as exc:
         reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
-        raise StoreError(f"{what} {display_url(url)}: {mask_text(reason, url)}") from None
+        message = f"{what} {display_url(url)}: {mask_text(reason, url)}"
+        if any(word in reason.lower() for word in FULL_DISK_WORDS):
+            raise StoreFull(f"{message}{_free_space(url)}") from None
+        raise StoreError(message) from None
     except SQLAlchemyError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise StoreError(f"{what} {display_url(url)}: {mask_text(first, url)}") from None

@@ -14,11 +14,18 @@ import threading
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Engine
 
-from capwatch.errors import StoreError
+from capwatch.errors import StoreError, StoreFull
 from capwatch.store import migrate as migrations
 from capwatch.store._misc import MiscMixin
 from capwatch.store._readings import ReadingsMixin
-from capwatch.store.engine import display_url, make_engine, parse_url, wrap_errors
+from capwatch.store.engine import (
+    display_url,
+    make_engine,
+    parse_url,
+    read_only_url,
+    sqlite_file,
+    wrap_errors,
+)
 
 
 class SqlStore(ReadingsMixin, MiscMixin):
@@ -27,18 +34,36 @@ class SqlStore(ReadingsMixin, MiscMixin):
     def __init__(self, url: URL, engine: Engine) -> None:
         super().__init__(url, engine)
         self._thread_locks: dict[str, threading.Lock] = {}
+        self.read_only_reason: str | None = None
 
     def __repr__(self) -> str:
         return f"SqlStore({self.url_display!r})"
 
 
-def open_store(url: str, *, migrate: bool = True, isolate_migration: bool = False) -> SqlStore:
+def open_store(
+    url: str, *, migrate: bool = True, isolate_migration: bool = False, read_only: bool = False
+) -> SqlStore:
     """Open (and by default migrate to head) the store at SQLAlchemy URL ``url``.
 
     ``isolate_migration`` runs a needed upgrade in a child process (see
     :func:`capwatch.store.migrate.ensure_head`); long-running processes ask for it.
+    ``read_only`` (reading commands): when the disk is full, an SQLite store is opened
+    read-only instead, and ``store.read_only_reason`` says why.
     """
     parsed = parse_url(url)
+    try:
+        return _open(parsed, migrate=migrate, isolate_migration=isolate_migration)
+    except StoreFull as exc:
+        fallback = read_only_url(parsed) if read_only else None
+        path = sqlite_file(parsed)
+        if fallback is None or path is None or not path.is_file():
+            raise
+        store = _open(fallback, migrate=False, isolate_migration=False)
+        store.read_only_reason = str(exc)
+        return store
+
+
+def _open(parsed: URL, *, migrate: bool, isolate_migration: bool) -> SqlStore:
     engine = make_engine(parsed)
     try:
         with wrap_errors("cannot open store", parsed), engine.connect() as conn:

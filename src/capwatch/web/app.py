@@ -120,9 +120,18 @@ def create_app(
 
     @app.get("/healthz", tags=["meta"], summary="Liveness and store check", response_model=Health)
     def healthz() -> dict[str, Any]:
-        """Report whether the store answers."""
+        """Report whether the store answers and can be written, and how the last poll went."""
         ok = store.integrity_check() == "ok" if store.dialect == "postgresql" else True
-        return {"status": "ok" if ok else "degraded", "version": __version__}
+        failures = coordinator.store_failures if coordinator is not None else 0
+        error = coordinator.last_store_error if coordinator is not None else None
+        newest = store.poll_log(limit=1)
+        return {
+            "status": "ok" if ok and not failures else "degraded",
+            "version": __version__,
+            "store_writable": not failures,
+            "store_error": error,
+            "last_poll": newest[0].outcome.value if newest else None,
+        }
 
     _mount_metrics(app, settings, store)
     _mount_docs(app)
@@ -178,7 +187,11 @@ def _mount_metrics(app: FastAPI, settings: Settings, store: Store) -> None:
     def registry() -> Any:
         from capwatch.exporters.prometheus import build_registry
 
-        return build_registry(source, process_metrics=settings.prometheus.process_metrics)
+        coordinator = app.state.coordinator
+        failures = (lambda: coordinator.store_failures) if coordinator is not None else None
+        return build_registry(
+            source, process_metrics=settings.prometheus.process_metrics, store_failures=failures
+        )
 
     def render(accept: str | None) -> tuple[bytes, str]:
         from capwatch.exporters.prometheus import metrics_response

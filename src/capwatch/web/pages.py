@@ -66,14 +66,22 @@ def render_overview(
     summaries: list[CycleSummary],
     now: datetime | None = None,
     alerts: dict[str, list[AlertState]] | None = None,
+    store_error: str | None = None,
 ) -> str:
-    """The overview page: every account's usage against its cap and its active alerts."""
+    """The overview page: every account's usage against its cap and its active alerts (and,
+    first of all, a store that cannot be written)."""
     now = now or utcnow()
     alerts = alerts or {}
     rows = "\n".join(_row(s, alerts.get(s.account)) for s in summaries) or (
         '<tr><td colspan="9">No accounts configured.</td></tr>'
     )
-    body = f"""<h1>Data cap status</h1>
+    banner = (
+        f'<p class="note failing" role="alert" data-field="store-error">The store cannot be '
+        f"written, so new readings are lost until it can: {escape(store_error)}</p>"
+        if store_error
+        else ""
+    )
+    body = f"""<h1>Data cap status</h1>{banner}
 <div class="scroll"><table aria-label="Accounts"><thead><tr><th scope="col">Account</th>
 <th scope="col">Status</th>
 <th scope="col" class="num">Used</th><th scope="col" class="num wide">Cap</th>
@@ -101,7 +109,10 @@ def build_pages_router() -> APIRouter:
             s.account: [a for a in state.store.alert_states(s.account).values() if a.active]
             for s in summaries
         }
-        return render_overview(summaries, state.clock(), alerts)
+        coordinator = state.coordinator
+        failing = coordinator is not None and coordinator.store_failures
+        error = coordinator.last_store_error if failing else None
+        return render_overview(summaries, state.clock(), alerts, error)
 
     @router.get("/accounts/{name}", response_class=HTMLResponse)
     def account(request: Request, name: str) -> str:

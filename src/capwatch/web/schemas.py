@@ -168,7 +168,12 @@ class BurndownOut(BaseModel):
 
 
 class Health(BaseModel):
-    """Liveness answer."""
+    """Liveness answer: degraded when the store cannot be written (a full disk)."""
 
-    status: str
+    status: str = Field(description='"ok", or "degraded" when the store cannot be written.')
     version: str
+    store_writable: bool = Field(description="False after a write to the store failed.")
+    store_error: str | None = Field(default=None, description="Why the last write failed.")
+    last_poll: str | None = Field(
+        default=None, description="Outcome of the newest poll of any account (ok, connect, ...)."
+    )

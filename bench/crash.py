@@ -1,6 +1,7 @@
 """Crash safety: ``kill -9`` a polling ``capwatch serve`` at random moments; nothing is lost.
 
-Usage (from the repo root): ``python bench/crash.py [--polls 100] [--seed 1]``.
+Usage (from the repo root): ``python bench/crash.py [--polls 100] [--rounds 0] [--seed 1]``;
+it runs until both ``--polls`` polls were asked for and ``--rounds`` kills were made.
 
 Each round starts ``capwatch serve`` against the fake meter, polls it through the API from a
 thread (each acknowledged ``stored`` reading is remembered), and SIGKILLs the daemon after a
@@ -153,8 +154,9 @@ def _round(config: Path, workdir: Path, n: int, budget: int, report: CrashReport
     report.rounds += 1
 
 
-def run_crash(workdir: Path, polls: int, seed: int) -> CrashReport:
-    """Run kill -9 rounds until ``polls`` polls were requested; return the report."""
+def run_crash(workdir: Path, polls: int, seed: int, rounds: int = 0) -> CrashReport:
+    """Run kill -9 rounds until ``polls`` polls were requested and at least ``rounds`` kills
+    were made; return the report."""
     from tests.fakes import meter
     from tests.fakes._server import serve
 
@@ -169,7 +171,7 @@ def run_crash(workdir: Path, polls: int, seed: int) -> CrashReport:
         )
         db = workdir / "data" / "capwatch.db"
         n = 0
-        while report.polls < polls and n < polls:
+        while (report.polls < polls and n < polls) or n < rounds:
             _round(config, workdir, n, polls, report, rng)
             check_store(db, report, f"after kill {n + 1}")
             n += 1
@@ -186,10 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry."""
     parser = argparse.ArgumentParser(description="kill -9 crash-safety run")
     parser.add_argument("--polls", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=0, help="at least this many kills")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="capwatch-crash-") as tmp:
-        report = run_crash(Path(tmp), args.polls, args.seed)
+        report = run_crash(Path(tmp), args.polls, args.seed, args.rounds)
     print(report.table())
     return 1 if report.problems else 0
 

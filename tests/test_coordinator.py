@@ -122,14 +122,17 @@ async def test_server_errors_are_retried_within_a_poll(
 async def test_persistent_failure_backs_off(
     coordinator: Coordinator, meter_state: meter.MeterState
 ) -> None:
+    """A short first retry, doubling, capped at the interval and a third of stale_hours."""
     base = coordinator.next_delay("isp")
     delays = []
-    for _ in range(3):
+    for _ in range(12):
         meter_state.faults.extend(["500"] * 3)
         result = await coordinator.poll_account("isp")
         assert result.outcome is PollOutcome.SERVER
         delays.append(coordinator.next_delay("isp"))
-    assert base < delays[0] < delays[1] < delays[2]
+    stale_s = coordinator.settings.account("isp").alerts.stale_hours * 3600
+    assert delays[0] == 60.0 and delays[1] == 120.0 and delays[2] == 240.0
+    assert max(delays) == min(base, stale_s / 3) and delays == sorted(delays)
     assert (await coordinator.poll_account("isp")).ok
     assert coordinator.next_delay("isp") == base
 

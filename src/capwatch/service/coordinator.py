@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 6 * 3600.0
+FIRST_RETRY_S = 60.0
 BOT_BLOCK_BACKOFF_S = 4 * 3600.0
 FUTURE_TOLERANCE = timedelta(days=1)
 
@@ -117,13 +118,22 @@ class Coordinator:
         return rt
 
     def next_delay(self, name: str) -> float:
-        """Seconds until the account's next poll, with backoff after failures."""
+        """Seconds until the account's next poll, after failures a backoff that starts short
+        and stays well below the stale threshold (a short outage must not look stale).
+
+        Retries come after 1, 2, 4, ... minutes (never sooner than the provider allows), at
+        most the normal interval and a third of ``stale_hours``; an ISP's Retry-After or a
+        bot block's hours still win.
+        """
         rt = self.runtime(name)
         base = rt.interval_s
         state = self._backoff.get(name)
         if state is None or state.failures == 0:
             return base
-        delay: float = min(base * 2.0 ** min(state.failures, 8), max(MAX_BACKOFF_S, base))
+        floor = max(FIRST_RETRY_S, rt.provider.min_interval)
+        stale_s = rt.account.alerts.stale_hours * 3600.0
+        cap = max(min(base, stale_s / 3, MAX_BACKOFF_S), floor)
+        delay = min(floor * 2.0 ** min(state.failures - 1, 16), cap)
         return max(delay, state.not_before - time.monotonic())
 
     async def poll_all(self, *, force: bool = False) -> list[PollResult]:
@@ -143,7 +153,10 @@ class Coordinator:
         retries of connect and server errors (default ``retry_attempts``)."""
         rt = self.runtime(name)
         config = Path(self.settings.source_path) if self.settings.source_path else None
-        if not force and await asyncio.to_thread(auth_waiting, self.store, rt, config):
+        waiting = await asyncio.to_thread(
+            auth_waiting, self.store, name, rt.context.account_dir, config
+        )
+        if not force and waiting:
             if hasattr(rt.provider, "interactive_login"):
                 wait = f"`capwatch login {rt.account.provider} --account {name}`"
             else:

@@ -21,7 +21,6 @@ from capwatch.store.api import CYCLE_RESOLUTION, is_lower_bound
 if TYPE_CHECKING:
     from capwatch.analysis.cycles import CycleRule
     from capwatch.config import AccountSettings, Settings
-    from capwatch.service.accounts import AccountRuntime
     from capwatch.store.api import CycleRecord, Store
 
 NO_METER_MESSAGE = "unlimited plan: the ISP keeps no usage meter"
@@ -64,14 +63,17 @@ def _last_success(entries: list[PollLogEntry]) -> datetime | None:
     return None
 
 
-def auth_waiting(store: Store, rt: AccountRuntime, config_path: Path | None = None) -> bool:
+def auth_waiting(
+    store: Store, account: str, account_dir: Path, config_path: Path | None = None
+) -> bool:
     """True while the account's credentials were refused and nothing has changed since: no new
-    session from `capwatch login`, and no edit of the config (where passwords are set)."""
-    state = store.alert_states(rt.account.name).get((AUTH_RULE, "required"))
+    session from `capwatch login` in ``account_dir``, and no edit of the config (where
+    passwords are set)."""
+    state = store.alert_states(account).get((AUTH_RULE, "required"))
     if state is None or not state.active or state.fired_at is None:
         return False
     files: list[Path] = [config_path] if config_path is not None else []
-    directory = rt.context.account_dir
+    directory = account_dir
     if directory.exists():
         files.extend(p for p in directory.rglob("*") if p.is_file())
     newest = max((p.stat().st_mtime for p in files if p.is_file()), default=0)
@@ -111,7 +113,7 @@ def _status(
     now: datetime,
     last_success: datetime | None = None,
 ) -> AccountStatus:
-    if auth_active or (failures and outcome is PollOutcome.AUTH):
+    if auth_active:
         return AccountStatus.AUTH_REQUIRED
     if failures >= FAILING_AFTER:
         return AccountStatus.FAILING
@@ -218,10 +220,13 @@ def account_summary(settings: Settings, store: Store, account: str, now: datetim
     no_meter = _last_ok_message(log_entries).startswith(NO_METER_MESSAGE)
     cap, unlimited = _cap_and_unlimited(acc, readings, latest, no_meter)
     failures, last_error, outcome = _poll_failures(log_entries)
-    auth = store.alert_states(account).get((AUTH_RULE, "required"))
     last_at = latest.observed_at if latest else None
     last_ok = _last_success(log_entries)
-    auth_active = bool(auth and auth.active)
+    # a new session (`capwatch login`) or a config edit lifts auth-required at once; the
+    # polls that follow then decide the status
+    config = Path(settings.source_path) if settings.source_path else None
+    account_dir = Path(settings.data_dir) / "accounts" / account
+    auth_active = auth_waiting(store, account, account_dir, config)
     note = _waiting_note(acc.provider, cycle, bool(readings), latest)
     fresh = fresh_since(last_at, last_ok, note is not None)
     status = _status(settings, account, fresh, failures, outcome, auth_active, now, last_ok)

@@ -1,0 +1,76 @@
+"""What a new user meets (issue 16): each test is named after the point it proves."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from capwatch.config import load_settings
+from capwatch.models import AccountStatus, PollOutcome
+from capwatch.service.coordinator import Coordinator
+from capwatch.service.views import account_summary
+from capwatch.store import open_store
+from tests.fakes import meter
+from tests.fakes._server import serve
+from tests.fixtures.common import FakeClock
+
+
+@pytest.fixture
+def meter_account(tmp_path: Path) -> Iterator[tuple[Coordinator, meter.MeterState, FakeClock]]:
+    # real time: a new session is told from an old one by file times
+    clock = FakeClock(datetime.now(UTC))
+    state = meter.MeterState(clock=clock)
+    with serve(meter.build(state)) as url:
+        config = tmp_path / "capwatch.toml"
+        config.write_text(
+            f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "isp"\n'
+            f'provider = "http_json"\ncap = "1 TB"\n[accounts.options]\n'
+            f"{meter.provider_options(url)}"
+        )
+        settings = load_settings(config)
+        store = open_store(settings.resolved_database_url())
+        try:
+            yield Coordinator(settings, store, clock=clock, retry_wait_s=0), state, clock
+        finally:
+            store.close()
+
+
+async def test_point_3_a_new_session_clears_auth_required_at_once(
+    meter_account: tuple[Coordinator, meter.MeterState, FakeClock],
+) -> None:
+    coordinator, state, clock = meter_account
+    settings, store = coordinator.settings, coordinator.store
+    state.faults.append("401")
+    assert (await coordinator.poll_account("isp")).outcome is PollOutcome.AUTH
+    summary = account_summary(settings, store, "isp", clock())
+    assert summary.status is AccountStatus.AUTH_REQUIRED
+    # `capwatch login` (or --import-cookies) saves a session in the account's directory
+    session = Path(settings.data_dir) / "accounts" / "isp" / "session.json"
+    session.parent.mkdir(parents=True, exist_ok=True)
+    session.write_text("{}")
+    later = datetime.now(UTC).timestamp() + 5
+    os.utime(session, (later, later))
+    summary = account_summary(settings, store, "isp", clock())
+    assert summary.status is not AccountStatus.AUTH_REQUIRED
+    # and the status then follows the polls: failures make it failing, a success ok
+    for _ in range(3):
+        state.faults.extend(["500"] * 3)
+        clock.advance(timedelta(minutes=5))
+        assert (await coordinator.poll_account("isp")).outcome is PollOutcome.SERVER
+    assert account_summary(settings, store, "isp", clock()).status is AccountStatus.FAILING
+    clock.advance(timedelta(minutes=5))
+    assert (await coordinator.poll_account("isp")).ok
+    assert account_summary(settings, store, "isp", clock()).status is AccountStatus.OK
+
+
+async def test_point_12_a_short_outage_is_retried_soon_not_hours_later(
+    meter_account: tuple[Coordinator, meter.MeterState, FakeClock],
+) -> None:
+    coordinator, state, _clock = meter_account
+    state.faults.extend(["500"] * 3)
+    await coordinator.poll_account("isp")
+    assert coordinator.next_delay("isp") == 60.0  # was twice the interval (1800 s here)

@@ -189,6 +189,6 @@ def test_doctor_warns_about_loose_secret_files(tmp_path: Path) -> None:
     (tmp_path / "token").chmod(0o644)
     config.chmod(0o644)
     out = " ".join(_cli(["doctor"], config, tmp_path, columns=400).split())
-    assert f"{tmp_path / 'token'} is 0o644: run chmod 600" in out
-    assert f"{config} is 0o644: run chmod 600" in out
+    assert f"{tmp_path / 'token'} is readable by others (mode 644): chmod 600 it" in out
+    assert f"{config} is readable by others (mode 644): chmod 600 it" in out
     assert CANARY not in out

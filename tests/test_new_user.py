@@ -74,3 +74,54 @@ async def test_point_12_a_short_outage_is_retried_soon_not_hours_later(
     state.faults.extend(["500"] * 3)
     await coordinator.poll_account("isp")
     assert coordinator.next_delay("isp") == 60.0  # was twice the interval (1800 s here)
+
+
+def test_point_11_redaction_masks_whole_values_and_refuses_short_secrets() -> None:
+    from capwatch.errors import ConfigError
+    from capwatch.secrets import Secret, redact, register_secret
+
+    with pytest.raises(ConfigError, match="too short"):
+        Secret.literal("x").reveal()
+    register_secret("Fin7tok")
+    assert redact("xfinity Fin7tok=Fin7tok&Fin7toker") == "xfinity ***=***&Fin7toker"
+    assert redact("token Fin7tok, url /a/Fin7tok/b") == "token ***, url /a/***/b"
+
+
+def test_point_6_pages_get_an_html_404_and_a_favicon(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from capwatch.web.app import create_app
+
+    config = tmp_path / "capwatch.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n')
+    settings = load_settings(config)
+    store = open_store(settings.resolved_database_url())
+    try:
+        client = TestClient(create_app(settings, store), base_url="http://127.0.0.1")
+        page = client.get("/accounts/nope")
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+        assert "unknown account &#x27;nope&#x27;" in page.text and 'href="/"' in page.text
+        lost = client.get("/no/such/page")
+        assert lost.status_code == 404 and "<h1>Not found</h1>" in lost.text
+        api = client.get("/api/v1/accounts/nope")
+        assert api.status_code == 404 and api.json()["detail"]
+        icon = client.get("/favicon.ico")
+        assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+        assert 'rel="icon"' in client.get("/").text
+    finally:
+        store.close()
+
+
+def test_point_13_a_read_only_command_on_an_unknown_account_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from capwatch.cli import cli
+
+    config = tmp_path / "capwatch.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n')
+    for command in ("status", "history"):
+        result = CliRunner().invoke(cli, ["--config", str(config), command, "-a", "nope"], obj={})
+        assert result.exit_code == 2 and "nope" in result.stderr
+    assert not (tmp_path / "data").exists()

@@ -15,6 +15,7 @@ revealed (or given to :func:`register_secret`) is replaced by ``***`` in :func:`
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import threading
@@ -50,16 +51,27 @@ def register_secret(value: str) -> None:
         _registered.update(f for f in forms if len(f) >= _MIN_REDACT_LEN)
 
 
+_pattern: tuple[frozenset[str], re.Pattern[str] | None] = (frozenset(), None)
+
+
 def redact(text: str) -> str:
-    """Replace every registered secret (and its URL-encoded forms) in ``text`` with ``***``."""
+    """Replace every registered secret (and its URL-encoded forms) in ``text`` with ``***``.
+
+    Whole values only: a secret is masked where it does not run on into more letters or
+    digits, so a secret never eats into an unrelated word ("xfinity" stays "xfinity").
+    """
+    global _pattern
     if not _registered or not text:
         return text
     with _lock:
-        values = sorted(_registered, key=len, reverse=True)
-    for value in values:
-        if value in text:
-            text = text.replace(value, MASK)
-    return text
+        known = frozenset(_registered)
+        if _pattern[0] != known:
+            values = sorted(known, key=len, reverse=True)
+            body = "|".join(re.escape(v) for v in values)
+            _pattern = (known, re.compile(f"(?<![A-Za-z0-9])(?:{body})(?![A-Za-z0-9])"))
+        pattern = _pattern[1]
+    assert pattern is not None
+    return pattern.sub(MASK, text)
 
 
 def _clear_registry_for_tests() -> None:
@@ -144,6 +156,11 @@ class Secret:
             value = self._resolve()
             if not value.strip():
                 raise ConfigError(f"secret {self.describe()}: resolves to an empty value")
+            if len(value) < _MIN_REDACT_LEN:
+                raise ConfigError(
+                    f"secret {self.describe()}: shorter than {_MIN_REDACT_LEN} characters, too "
+                    "short to keep out of logs safely"
+                )
             register_secret(value)
             self._cache = value
         return self._cache

@@ -84,8 +84,10 @@ def permission_checks(settings: Any) -> Iterator[Check]:
     paths.extend(p for p in (database,) if p.is_file())
     for path in paths:
         if loose_permissions(path):
-            mode = oct(path.stat().st_mode & 0o777)
-            yield Check("files", False, f"{path} is {mode}: run chmod 600 on it", True)
+            mode = f"{path.stat().st_mode & 0o777:o}"
+            yield Check(
+                "files", False, f"{path} is readable by others (mode {mode}): chmod 600 it", True
+            )
     yield Check("files", True, f"{len(paths)} private file(s) checked")
 
 

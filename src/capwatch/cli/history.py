@@ -33,9 +33,9 @@ def history(ctx: click.Context, account: str | None, cycles: int, as_json: bool)
 
     settings = load(ctx)
     now = clock(ctx)()
+    names = account_names(settings, account)  # an unknown name fails before any file is made
     store = store_for(settings, read_only=True)
     try:
-        names = account_names(settings, account)
         records = {n: closed_cycles(settings, store, n, now, limit=cycles) for n in names}
     finally:
         store.close()

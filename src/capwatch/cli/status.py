@@ -69,10 +69,10 @@ def status(ctx: click.Context, account: str | None, as_json: bool) -> None:
     from capwatch.service.views import account_summary
 
     settings = load(ctx)
+    names = account_names(settings, account)  # an unknown name fails before any file is made
     store = store_for(settings, read_only=True)
     try:
         now = clock(ctx)()
-        names = account_names(settings, account)
         summaries = [account_summary(settings, store, n, now) for n in names]
         alerts = {n: [a for a in store.alert_states(n).values() if a.active] for n in names}
     finally:

@@ -135,6 +135,7 @@ def create_app(
 
     _mount_metrics(app, settings, store)
     _mount_docs(app)
+    _html_errors(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     from capwatch.web import guard
 
@@ -142,6 +143,35 @@ def create_app(
     app.include_router(build_api_router())
     app.include_router(build_pages_router())
     return app
+
+
+def _html_errors(app: FastAPI) -> None:
+    """Pages get an HTML 404 with a way back, the API keeps JSON; /favicon.ico is served."""
+    from fastapi.responses import FileResponse, HTMLResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from capwatch.web.layout import page
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        detail = getattr(exc, "detail", "Not Found")
+        status = getattr(exc, "status_code", 404)
+        path = request.url.path
+        if path.startswith("/api/") or path in ("/metrics", "/healthz") or status != 404:
+            return JSONResponse({"detail": detail}, status_code=status)
+        from html import escape
+
+        body = (
+            f"<h1>Not found</h1><p>{escape(str(detail))}.</p>"
+            '<p><a href="/">Back to the overview</a> of every account.</p>'
+        )
+        return HTMLResponse(page("Not found · capwatch", body), status_code=404)
+
+    app.add_exception_handler(StarletteHTTPException, not_found)
+
+    def favicon(_request: Request) -> Response:
+        return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
+
+    app.add_route("/favicon.ico", favicon, include_in_schema=False)
 
 
 def _mount_docs(app: FastAPI) -> None:

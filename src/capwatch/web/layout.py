@@ -46,6 +46,7 @@ def page(title: str, body: str, *, script: bool = False, refresh: int | None = N
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="color-scheme" content="light dark">{meta}
 <title>{escape(title)}</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/capwatch.css">{js}</head>
 <body><a class="skip" href="#main">Skip to content</a>
 <header class="top"><div><a class="brand" href="/">capwatch</a>

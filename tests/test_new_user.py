@@ -125,3 +125,27 @@ def test_point_13_a_read_only_command_on_an_unknown_account_creates_nothing(
         result = CliRunner().invoke(cli, ["--config", str(config), command, "-a", "nope"], obj={})
         assert result.exit_code == 2 and "nope" in result.stderr
     assert not (tmp_path / "data").exists()
+
+
+async def test_point_12_the_daemon_moves_the_next_poll_up_after_a_failure(
+    meter_account: tuple[Coordinator, meter.MeterState, FakeClock],
+) -> None:
+    """The retry is scheduled a minute on, not left to the next hourly tick."""
+    from capwatch.service.daemon import Daemon
+
+    coordinator, state, _clock = meter_account
+
+    class Scheduler:
+        moved: list[tuple[str, datetime]] = []
+
+        def modify_job(self, job_id: str, next_run_time: datetime) -> None:
+            self.moved.append((job_id, next_run_time))
+
+    daemon = Daemon(coordinator.settings, coordinator.store, coordinator)
+    daemon._scheduler = Scheduler()
+    state.faults.extend(["500"] * 3)
+    before = datetime.now(UTC)
+    await daemon.poll_job("isp")
+    ((job, when),) = Scheduler.moved
+    assert job == "poll:isp"
+    assert timedelta(seconds=55) <= when - before <= timedelta(seconds=70)

@@ -48,6 +48,7 @@ class Daemon:
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     warm: Callable[[str], None] | None = None
+    _scheduler: Any = None
 
     async def poll_job(self, name: str) -> None:
         """Scheduled poll of one account, skipped while its backoff has not elapsed."""
@@ -64,10 +65,20 @@ class Daemon:
         await self.warm_job([name])
         if not result.ok and not result.skipped:
             delay = self.coordinator.next_delay(name)
-            self._next_allowed[name] = time.monotonic() + delay
+            self._next_allowed[name] = time.monotonic() + delay - 1.0
+            self._retry_in(name, delay)
             log.info("next poll of %s in %.0f s", name, delay, extra={"account": name})
         else:
             self._next_allowed.pop(name, None)
+
+    def _retry_in(self, name: str, delay: float) -> None:
+        """Move the account's next scheduled poll to ``delay`` seconds from now (a retry sooner
+        than the interval, or later after a Retry-After); the interval runs on from there."""
+        if self._scheduler is None:
+            return
+        when = datetime.now(UTC) + timedelta(seconds=delay)
+        with contextlib.suppress(LookupError):  # the job is gone while stopping
+            self._scheduler.modify_job(f"poll:{name}", next_run_time=when)
 
     async def warm_job(self, names: list[str] | None = None) -> None:
         """Keep the web pages' summaries fresh, so page requests never compute a forecast."""
@@ -102,6 +113,7 @@ class Daemon:
         """Add the poll, outbox and report jobs."""
         from apscheduler.triggers.interval import IntervalTrigger
 
+        self._scheduler = scheduler
         now = datetime.now(UTC)
         for account in self.settings.accounts:
             if not account.enabled:
@@ -204,7 +216,7 @@ async def _serve(settings: Settings, store: Store, on_ready: Callable[[str], Non
     daemon.schedule(scheduler)
     scheduler.start()
     url = f"http://{settings.web.host}:{settings.web.port}/"
-    log.info("capwatch serving %s, store %s", url, store.url_display)
+    log.debug("store %s", store.url_display)  # "capwatch is serving" is said once, by serve
     if on_ready is not None:
         on_ready(url)
     try:

@@ -136,16 +136,18 @@ async def test_point_12_the_daemon_moves_the_next_poll_up_after_a_failure(
     coordinator, state, _clock = meter_account
 
     class Scheduler:
-        moved: list[tuple[str, datetime]] = []
+        def __init__(self) -> None:
+            self.moved: list[tuple[str, datetime]] = []
 
         def modify_job(self, job_id: str, next_run_time: datetime) -> None:
             self.moved.append((job_id, next_run_time))
 
     daemon = Daemon(coordinator.settings, coordinator.store, coordinator)
-    daemon._scheduler = Scheduler()
+    scheduler = Scheduler()
+    daemon._scheduler = scheduler
     state.faults.extend(["500"] * 3)
     before = datetime.now(UTC)
     await daemon.poll_job("isp")
-    ((job, when),) = Scheduler.moved
+    ((job, when),) = scheduler.moved
     assert job == "poll:isp"
     assert timedelta(seconds=55) <= when - before <= timedelta(seconds=70)

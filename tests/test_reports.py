@@ -169,3 +169,41 @@ def test_top_devices_are_listed(notify_env: NotifyEnv) -> None:
     report = build_weekly(notify_env.store, notify_env.settings, "home", at)
     assert "Top devices:\n  Living room TV: 300 GB\n  Laptop <work>: 120 GB" in report.text
     assert "Laptop &lt;work&gt;" in report.html and "Laptop <work>" not in report.html
+
+
+def test_point_2_chart_shows_the_summarys_projection_or_none(
+    notify_env: NotifyEnv, tmp_path: Path
+) -> None:
+    """Issue 16.2: `capwatch chart` draws the forecast status gives, not one of its own."""
+    import json
+
+    from capwatch.charts.render import gb
+
+    status = _cli(notify_env, "status", "--json")
+    (summary,) = json.loads(status.output)  # type: ignore[attr-defined]
+    svg = tmp_path / "now.svg"
+    assert _cli(notify_env, "chart", "-o", str(svg)).exit_code == 0  # type: ignore[attr-defined]
+    fc = summary["forecast"]
+    assert f"Projected {gb(fc['expected_bytes'])}" in svg.read_text()
+    assert f"({gb(fc['low_bytes'])} to {gb(fc['high_bytes'])})" in svg.read_text()
+
+
+@pytest.mark.parametrize("hour", [1, 30, 200, 440])
+def test_point_2_chart_and_status_agree_at_any_hour_of_the_cycle(
+    notify_env: NotifyEnv, tmp_path: Path, hour: int
+) -> None:
+    import json
+    from datetime import timedelta
+
+    from click.testing import CliRunner
+
+    from capwatch.cli import cli
+
+    at = datetime(2026, 11, 1, tzinfo=CHICAGO) + timedelta(hours=hour)
+    obj = {"clock": FakeClock(at)}
+    args = ["--config", str(notify_env.config_path)]
+    status = CliRunner().invoke(cli, [*args, "status", "--json"], obj=obj)
+    (summary,) = json.loads(status.output)
+    svg = tmp_path / "c.svg"
+    CliRunner().invoke(cli, [*args, "chart", "-o", str(svg)], obj={"clock": FakeClock(at)})
+    assert ("Projected" in svg.read_text()) == (summary["forecast"] is not None)

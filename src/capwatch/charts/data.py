@@ -153,8 +153,9 @@ def build_chart_data(
 ) -> ChartData:
     """Load one cycle of ``account`` (the newest, or the one starting in ``month``).
 
-    ``forecast`` is the analysis forecast of the open cycle; without one a linear projection
-    is drawn. ``cap_bytes`` is the configured cap, used when the readings carry none.
+    ``forecast`` is the summary's forecast of the open cycle (``account_summary``); without one
+    no projection is drawn, as status and the pages show none. ``cap_bytes`` is the
+    configured cap, used when the readings carry none.
     """
     now = now or utcnow()
     rec = pick_cycle(store.cycles(account), month, zone)
@@ -180,8 +181,9 @@ def build_chart_data(
         devices=tuple(store.devices(account, rec.cycle_start)[:5]),
         title=f"{account}: cycle of {local_start}",
     )
-    if data.is_open:
-        return replace(data, forecast=forecast or naive_forecast(data, now))
+    if data.is_open and forecast is not None:
+        # the summary's forecast, never one of the chart's own: every surface shows one figure
+        return replace(data, forecast=forecast)
     return data
 
 

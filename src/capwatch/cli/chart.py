@@ -71,7 +71,15 @@ def chart(
                 records, fmt, zone=zone, dark=dark, title=f"{name}: usage by cycle"
             )
         else:
-            cdata = chart_for_account(settings, store, name, month=month, now=clock(ctx)())
+            from capwatch.service.views import account_summary
+
+            now = clock(ctx)()
+            summary = account_summary(settings, store, name, now)
+            current = summary.cycle.start.astimezone(settings.account(name).cycle.zone)
+            forecast = summary.forecast if month in (None, f"{current:%Y-%m}") else None
+            cdata = chart_for_account(
+                settings, store, name, month=month, now=now, forecast=forecast
+            )
             data = render_cycle(cdata, fmt, dark=dark)
     finally:
         store.close()

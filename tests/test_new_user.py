@@ -151,3 +151,70 @@ async def test_point_12_the_daemon_moves_the_next_poll_up_after_a_failure(
     ((job, when),) = scheduler.moved
     assert job == "poll:isp"
     assert timedelta(seconds=55) <= when - before <= timedelta(seconds=70)
+
+
+def _in_terminal(args: list[str], columns: int, env: dict[str, str]) -> str:
+    """Run capwatch in a pseudo-terminal ``columns`` wide; return what it drew."""
+    import fcntl
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    master, slave = os.openpty()
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "capwatch", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")} | {"TERM": "xterm"},
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(60)
+    os.close(master)
+    import re
+
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode("utf-8", "replace"))
+
+
+def test_point_8_status_fits_80_columns(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    config = tmp_path / "capwatch.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "home-cable-line"\n'
+        'provider = "host"\n'
+    )
+    env = dict(os.environ)
+    subprocess.run(
+        [sys.executable, "-m", "capwatch", "--config", str(config), "poll"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    screen = _in_terminal(["--config", str(config), "status"], 80, env)
+    lines = [ln.rstrip("\r") for ln in screen.splitlines() if ln.strip()]
+    assert max(len(ln) for ln in lines) <= 80, screen
+    assert "home-cable-line" in screen and "…" not in screen
+    for label in ("Used", "Cap", "Projected (80%)", "Allowance", "Days left", "Last reading"):
+        assert any(ln.startswith(label) for ln in lines), (label, screen)
+    wide = _in_terminal(["--config", str(config), "status"], 160, env)
+    assert "┃ Account" in wide and "Last reading" in wide
+
+
+def test_point_8_help_lists_whole_command_descriptions_at_80_columns() -> None:
+    screen = _in_terminal(["--help"], 80, dict(os.environ))
+    commands = screen.split("Commands:", 1)[1]
+    assert "..." not in commands and "notify" in commands
+    assert max(len(ln.rstrip("\r")) for ln in screen.splitlines()) <= 80

@@ -88,17 +88,50 @@ def status(ctx: click.Context, account: str | None, as_json: bool) -> None:
     _print_table(summaries, alerts)
 
 
+WIDE_COLUMNS = 110
+"""Below this terminal width each account is stacked (label: value) instead of one table row."""
+HEADERS = ["Account", "Status", "Used", "Cap", "%", "Projected (80%)", "Allowance"]
+STACKED = ("Used", "Cap", "Projected (80%)", "Allowance", "Pace", "Days left", "Last reading")
+
+
+def _print_stacked(con: Any, summaries: list[CycleSummary]) -> None:
+    """One block per account, label and value on a line: fits 80 columns and less."""
+    from rich.table import Table
+
+    con.print("capwatch status")
+    for s in summaries:
+        account, status, used, cap, pct, *rest = _row(s)
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        values = [used, cap if pct == "-" else f"{cap} ({pct} used)", *rest]
+        for label, value in zip(STACKED, values, strict=True):
+            grid.add_row(label, value)
+        con.print(f"\n[bold]{account}[/bold]  {status}")
+        con.print(grid)
+
+
 def _print_table(summaries: list[CycleSummary], alerts: dict[str, list[AlertState]]) -> None:
     from rich.table import Table
 
     con = console()
+    if con.width < WIDE_COLUMNS:
+        _print_stacked(con, summaries)
+        _print_notes(con, summaries, alerts)
+        return
     table = Table(title="capwatch status", title_justify="left")
-    headers = ["Account", "Status", "Used", "Cap", "%", "Projected (80%)", "Allowance"]
-    for header in [*headers, "Pace", "Days left", "Last reading"]:
+    for header in [*HEADERS, "Pace", "Days left", "Last reading"]:
         table.add_column(header, justify="left" if header in ("Account", "Status") else "right")
     for s in summaries:
         table.add_row(*_row(s))
     con.print(table)
+    _print_notes(con, summaries, alerts)
+
+
+def _print_notes(
+    con: Any, summaries: list[CycleSummary], alerts: dict[str, list[AlertState]]
+) -> None:
+    """The new-cycle note, the last error and the active alerts of each account."""
     for s in summaries:
         if s.note:
             con.print(f"{s.account}: {s.note}")

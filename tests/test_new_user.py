@@ -218,3 +218,25 @@ def test_point_8_help_lists_whole_command_descriptions_at_80_columns() -> None:
     commands = screen.split("Commands:", 1)[1]
     assert "..." not in commands and "notify" in commands
     assert max(len(ln.rstrip("\r")) for ln in screen.splitlines()) <= 80
+
+
+async def test_point_10_a_connect_error_says_where_and_why(tmp_path: Path) -> None:
+    from tests.fixtures.common import free_port
+
+    port = free_port()  # nothing listens there
+    config = tmp_path / "capwatch.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "isp"\nprovider = "http_json"\n'
+        f'cap = "1 TB"\n[accounts.options]\nurl = "http://127.0.0.1:{port}/usage"\n'
+        'used_path = "$.used"\n'
+    )
+    settings = load_settings(config)
+    store = open_store(settings.resolved_database_url())
+    try:
+        result = await Coordinator(settings, store, retry_wait_s=0).poll_account("isp")
+    finally:
+        store.close()
+    assert result.outcome is PollOutcome.CONNECT
+    message = result.message or ""
+    assert "cannot connect to 127.0.0.1: GET /usage: ConnectError:" in message
+    assert "refused" in message.lower() or "failed" in message.lower(), message

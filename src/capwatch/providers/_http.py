@@ -41,10 +41,18 @@ async def send(
         finally:
             await response.aclose()
     except httpx.TimeoutException as exc:
-        raise CannotConnect(f"timed out: {method} {httpx.URL(url).path}") from exc
-    except httpx.TransportError as exc:
+        target = httpx.URL(url)
         raise CannotConnect(
-            f"cannot connect: {method} {httpx.URL(url).path}: {type(exc).__name__}"
+            f"timed out: {method} {target.host}{target.path} ({type(exc).__name__})"
+        ) from exc
+    except httpx.TransportError as exc:
+        from capwatch.secrets import redact
+
+        target = httpx.URL(url)
+        reason = redact(str(exc).strip()) or "no detail"
+        raise CannotConnect(
+            f"cannot connect to {target.host}: {method} {target.path}: "
+            f"{type(exc).__name__}: {reason}"
         ) from exc
     headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _RECODED]
     response = httpx.Response(

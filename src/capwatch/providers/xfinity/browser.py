@@ -23,7 +23,7 @@ from capwatch.models import utcnow
 from capwatch.providers.base import Prompter
 from capwatch.providers.xfinity.pages import PageKind, SecurityCheck, classify_html, error_for
 from capwatch.providers.xfinity.session import StoredCookie, XfinitySession
-from capwatch.secrets import register_secret
+from capwatch.secrets import redact, register_secret
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page, Request
@@ -101,10 +101,14 @@ async def browser_login(plan: LoginPlan) -> XfinitySession:
                 await _bundle(page, plan, exc)
                 raise
             except PlaywrightError as exc:
+                # Playwright's own first line says why (net::ERR_NAME_NOT_RESOLVED, a timeout
+                # and its selector): keep it, redacted, and say what to try next
+                reason = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+                where = httpx.URL(page.url).path or page.url
                 err = AuthRequired(
-                    f"xfinity: browser sign-in failed ({type(exc).__name__}) at "
-                    f"{httpx.URL(page.url).path}: run `capwatch login xfinity --account "
-                    f"{plan.account}`"
+                    f"xfinity: browser sign-in failed at {where}: {type(exc).__name__}: "
+                    f"{reason or 'no detail'}; check the network and the sign-in page, then "
+                    "try again (or import cookies: `capwatch login xfinity --import-cookies`)"
                 )
                 await _bundle(page, plan, err)
                 raise err from None

@@ -339,7 +339,7 @@ async def test_point_5_poll_now_never_resends_refused_credentials(
     state.mode = "bad_password"
     settings = load_settings(_refused_aaisp(url, tmp_path, monkeypatch))
     store = open_store(settings.resolved_database_url())
-    # real time: "nothing changed since" compares file times with when the refusal was seen
+    # (any instant: "nothing changed since" compares the files, not two clocks)
     clock = FakeClock(datetime.now(UTC), tick=timedelta(0))
     try:
         coordinator = Coordinator(settings, store, clock=clock, retry_wait_s=0)

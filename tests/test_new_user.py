@@ -21,7 +21,7 @@ from tests.fixtures.common import FakeClock
 
 @pytest.fixture
 def meter_account(tmp_path: Path) -> Iterator[tuple[Coordinator, meter.MeterState, FakeClock]]:
-    # real time: a new session is told from an old one by file times
+    # (any instant: a new session is told from an old one by the files, not by clocks)
     clock = FakeClock(datetime.now(UTC))
     state = meter.MeterState(clock=clock)
     with serve(meter.build(state)) as url:

@@ -365,6 +365,14 @@ class Coordinator:
     async def _auth_flag(self, name: str, exc: Exception) -> bool:
         """Auth is required after an auth failure; other failures keep its current state."""
         if isinstance(exc, AuthRequired):
+            from capwatch.service.views import note_refused
+
+            rt = self.runtime(name)
+            config = Path(self.settings.source_path) if self.settings.source_path else None
+            try:
+                await asyncio.to_thread(note_refused, rt.context.account_dir, config)
+            except OSError as err:
+                log.warning("could not note the refused login of %s: %s", name, err)
             return True
         states = await asyncio.to_thread(self.store.alert_states, name)
         return any(s.active for s in states.values() if s.rule == "auth")

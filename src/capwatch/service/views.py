@@ -63,20 +63,59 @@ def _last_success(entries: list[PollLogEntry]) -> datetime | None:
     return None
 
 
+AUTH_MARKER = ".auth-refused.json"
+"""Kept in the account's directory when its credentials were refused: what the config and the
+session files looked like then, so "nothing has changed since" never compares two clocks."""
+
+
+def auth_fingerprint(account_dir: Path, config_path: Path | None) -> dict[str, int]:
+    """Size and modification time (ns) of the config and every session file of an account."""
+    files = [config_path] if config_path is not None else []
+    if account_dir.exists():
+        files.extend(p for p in account_dir.rglob("*") if p.name != AUTH_MARKER)
+    out: dict[str, int] = {}
+    for path in files:
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if path.is_file():
+            out[str(path)] = st.st_mtime_ns ^ (st.st_size << 1)
+    return out
+
+
+def note_refused(account_dir: Path, config_path: Path | None) -> None:
+    """Remember the files as they are when the source refused the credentials."""
+    import json
+
+    from capwatch.fsutil import write_atomic
+
+    body = json.dumps(auth_fingerprint(account_dir, config_path), sort_keys=True)
+    write_atomic(account_dir / AUTH_MARKER, body.encode("utf-8"))
+
+
 def auth_waiting(
     store: Store, account: str, account_dir: Path, config_path: Path | None = None
 ) -> bool:
     """True while the account's credentials were refused and nothing has changed since: no new
     session from `capwatch login` in ``account_dir``, and no edit of the config (where
     passwords are set)."""
+    import json
+
     state = store.alert_states(account).get((AUTH_RULE, "required"))
     if state is None or not state.active or state.fired_at is None:
         return False
-    files: list[Path] = [config_path] if config_path is not None else []
-    directory = account_dir
-    if directory.exists():
-        files.extend(p for p in directory.rglob("*") if p.is_file())
-    newest = max((p.stat().st_mtime for p in files if p.is_file()), default=0)
+    try:
+        then = json.loads((account_dir / AUTH_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        then = None
+    if isinstance(then, dict):
+        return bool(then == auth_fingerprint(account_dir, config_path))
+    # a refusal recorded before the marker existed: compare file times with when it was seen
+    newest = max(
+        (p.stat().st_mtime for p in map(Path, auth_fingerprint(account_dir, config_path))),
+        default=0,
+    )
     return datetime.fromtimestamp(newest, UTC) <= state.fired_at
 
 

@@ -126,3 +126,28 @@ def test_bad_flags_one_line(
     assert len(out.strip().splitlines()) == 1
     assert message in out
     assert not cfg.exists()
+
+
+def test_point_9_interactive_xfinity_asks_the_user_name_and_refuses_an_empty_reference(
+    tmp_path: Path,
+) -> None:
+    """Issue 16.9: the Xfinity ID is asked for (an optional option, but the sign-in needs it),
+    and a reference with nothing after the colon is asked again."""
+    cfg = tmp_path / "capwatch.toml"
+    answers = [
+        "home",  # account name
+        "xfinity",  # provider
+        "provider",  # cap
+        "calendar",
+        "America/New_York",
+        "",  # interval: the provider's
+        "jane@example.com",  # username
+        "env:",  # an empty reference: asked again
+        "env:XFINITY_PASSWORD",
+    ]
+    code, out = _run(["--config", str(cfg), "init"], input="\n".join(answers) + "\n")
+    assert code == 0, out
+    assert "env: needs what to read" in out
+    opts = load_settings(cfg, env={}).accounts[0].provider_options
+    assert opts.username == "jane@example.com"  # type: ignore[attr-defined]
+    assert opts.password == Secret("env", "XFINITY_PASSWORD")  # type: ignore[attr-defined]

@@ -38,6 +38,13 @@ MASK = "***"
 LITERAL_MASK = "**********"
 _MIN_REDACT_LEN = 4
 
+_EXAMPLES = {
+    "env": "XFINITY_PASSWORD",
+    "file": "~/.config/capwatch/password",
+    "command": "pass show isp",
+    "keyring": "capwatch/home",
+}
+
 _lock = threading.Lock()
 _registered: set[str] = set()
 
@@ -129,7 +136,9 @@ class Secret:
     def from_cli(cls, text: str) -> Secret:
         """Parse ``env:VAR``, ``file:PATH``, ``command:CMD``, ``keyring:S/U``; else literal."""
         kind, sep, ref = text.partition(":")
-        if sep and kind in REFERENCE_KINDS and ref:
+        if sep and kind in REFERENCE_KINDS:
+            if not ref.strip():
+                raise ValueError(f"{kind}: needs what to read, e.g. {kind}:{_EXAMPLES[kind]}")
             return cls.parse({kind: ref})
         if sep and kind == "literal":
             return cls("literal", ref)

@@ -79,6 +79,10 @@ def _start_day(value: str | int | None) -> int | None:
     return day
 
 
+LOGIN_NAMES = ("username", "user", "login")
+"""Optional options asked for all the same: the sign-in name goes with the password."""
+
+
 def _prompt_options(options_model: Any, given: dict[str, Any]) -> dict[str, Any]:
     """Ask for required options and secrets the flags did not give."""
     out = dict(given)
@@ -86,12 +90,16 @@ def _prompt_options(options_model: Any, given: dict[str, Any]) -> dict[str, Any]
         if key in out:
             continue
         secret = _is_secret(field.annotation)
-        if not (secret or field.is_required()):
+        if not (secret or field.is_required() or key in LOGIN_NAMES):
             continue
         label = f"{key} ({field.description or 'provider option'})"
         if secret:
             label = f"{key}: reference as {SECRET_HINT}"
-        answer = click.prompt(label, default="" if not field.is_required() else None)
+        answer = click.prompt(
+            label,
+            default="" if not field.is_required() else None,
+            value_proc=_validated(lambda text, s=secret: text.strip() and _option_value(text, s)),
+        )
         if str(answer).strip() == "":
             continue
         out[key] = _option_value(str(answer), secret)

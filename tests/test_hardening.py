@@ -21,32 +21,12 @@ from tests.fixtures.common import FakeClock
 MID_CYCLE = datetime(2026, 11, 18, 12, tzinfo=UTC)
 
 
-@pytest.fixture
-def meter_account(tmp_path: Path) -> Iterator[tuple[Coordinator, meter.MeterState, FakeClock]]:
-    """An http_json account on the fake meter, polled by a coordinator on a pinned clock."""
-    clock = FakeClock(MID_CYCLE)
-    state = meter.MeterState(used_bytes=300 * 10**9, step_bytes=0, clock=clock)
-    with serve(meter.build(state)) as url:
-        config = tmp_path / "capwatch.toml"
-        config.write_text(
-            f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "home"\n'
-            'provider = "http_json"\ncap = "1.2 TB"\nmax_rate_mbps = 1000\n'
-            f"[accounts.options]\n{meter.provider_options(url)}"
-        )
-        settings = load_settings(config)
-        store = open_store(settings.resolved_database_url())
-        try:
-            yield Coordinator(settings, store, clock=clock, retry_wait_s=0), state, clock
-        finally:
-            store.close()
-
-
 async def _poll_at(
     coordinator: Coordinator, state: meter.MeterState, clock: FakeClock, used: int
 ) -> Any:
     state.used_bytes = used
     clock.advance(timedelta(minutes=30))
-    return await coordinator.poll_account("home", force=True)
+    return await coordinator.poll_account("isp", force=True)
 
 
 async def test_point_1_one_wild_reading_does_not_rule_the_cycle(
@@ -58,19 +38,19 @@ async def test_point_1_one_wild_reading_does_not_rule_the_cycle(
     wild = await _poll_at(coordinator, state, clock, 5 * 10**15)  # 5000 TB in half an hour
     assert wild.outcome is PollOutcome.BAD_RESPONSE and not wild.stored
     assert "implausible figure" in (wild.message or "") and "max_rate_mbps" in (wild.message or "")
-    assert store.poll_log("home", limit=1)[0].message == wild.message
-    archived = [p.body for p in store.payloads("home")]
+    assert store.poll_log("isp", limit=1)[0].message == wild.message
+    archived = [p.body for p in store.payloads("isp")]
     assert any(str(5 * 10**15) in body for body in archived), archived
     assert (await _poll_at(coordinator, state, clock, 310 * 10**9)).ok
-    summary = account_summary(settings, store, "home", clock())
+    summary = account_summary(settings, store, "isp", clock())
     assert summary.used_bytes == 310 * 10**9
     assert summary.percent is not None and summary.percent < 30
-    fired = {k for k, s in store.alert_states("home").items() if s.active}
+    fired = {k for k, s in store.alert_states("isp").items() if s.active}
     assert not any(rule in ("used", "projected") for rule, _ in fired), fired
     # the ISP's own downward correction is its word: 500 GB revised to 400 GB shows 400 GB
     assert (await _poll_at(coordinator, state, clock, 500 * 10**9)).ok
     assert (await _poll_at(coordinator, state, clock, 400 * 10**9)).ok
-    assert account_summary(settings, store, "home", clock()).used_bytes == 400 * 10**9
+    assert account_summary(settings, store, "isp", clock()).used_bytes == 400 * 10**9
 
 
 async def test_point_1_a_fast_but_possible_figure_is_believed(
@@ -444,15 +424,15 @@ async def test_point_2_a_cycle_closed_while_capwatch_was_down_is_a_lower_bound(
     for day, used in ((25, 300), (28, 340)):
         clock.set(datetime(2026, 11, day, 12, tzinfo=UTC))
         state.used_bytes = used * 10**9
-        assert (await coordinator.poll_account("home", force=True)).ok
+        assert (await coordinator.poll_account("isp", force=True)).ok
     clock.set(datetime(2026, 12, 1, 9, tzinfo=UTC))
     state.used_bytes = 5 * 10**9  # the ISP's new cycle
-    assert (await coordinator.poll_account("home", force=True)).ok
-    dec, nov = closed_cycles(settings, store, "home", clock.now)
+    assert (await coordinator.poll_account("isp", force=True)).ok
+    dec, nov = closed_cycles(settings, store, "isp", clock.now)
     assert nov.lower_bound is True and dec.lower_bound is False
     assert cycle_to_dict(nov, clock.now)["lower_bound"] is True
-    assert history_samples(store, "home", dec.cycle_start) == []  # not the forecast's prior
-    report = build_monthly(store, settings, "home", Cycle(nov.cycle_start, nov.cycle_end))  # type: ignore[arg-type]
+    assert history_samples(store, "isp", dec.cycle_start) == []  # not the forecast's prior
+    report = build_monthly(store, settings, "isp", Cycle(nov.cycle_start, nov.cycle_end))  # type: ignore[arg-type]
     assert "At least" in report.text and "lower bound" in report.text
     history = _cli(settings.source_path, "history", clock=FakeClock(clock.now))  # type: ignore[arg-type]
     assert "≥ 340.0 GB" in history.stdout and "missed the end" in history.stdout
@@ -467,11 +447,11 @@ async def test_point_2_a_cycle_read_to_its_last_hour_is_final(
 
     coordinator, state, clock = meter_account
     clock.set(datetime(2026, 11, 30, 23, 30, tzinfo=UTC))
-    assert (await coordinator.poll_account("home", force=True)).ok
+    assert (await coordinator.poll_account("isp", force=True)).ok
     clock.set(datetime(2026, 12, 1, 0, 30, tzinfo=UTC))
     state.used_bytes = 10**9
-    assert (await coordinator.poll_account("home", force=True)).ok
-    _, nov = closed_cycles(coordinator.settings, coordinator.store, "home", clock.now)
+    assert (await coordinator.poll_account("isp", force=True)).ok
+    _, nov = closed_cycles(coordinator.settings, coordinator.store, "isp", clock.now)
     assert nov.lower_bound is False
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,28 +14,7 @@ from capwatch.service.coordinator import Coordinator
 from capwatch.service.views import account_summary
 from capwatch.store import open_store
 from tests.fakes import meter
-from tests.fakes._server import serve
 from tests.fixtures.common import FakeClock
-
-
-@pytest.fixture
-def meter_account(tmp_path: Path) -> Iterator[tuple[Coordinator, meter.MeterState, FakeClock]]:
-    # (any instant: a new session is told from an old one by the files, not by clocks)
-    clock = FakeClock(datetime.now(UTC))
-    state = meter.MeterState(clock=clock)
-    with serve(meter.build(state)) as url:
-        config = tmp_path / "capwatch.toml"
-        config.write_text(
-            f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "isp"\n'
-            f'provider = "http_json"\ncap = "1 TB"\n[accounts.options]\n'
-            f"{meter.provider_options(url)}"
-        )
-        settings = load_settings(config)
-        store = open_store(settings.resolved_database_url())
-        try:
-            yield Coordinator(settings, store, clock=clock, retry_wait_s=0), state, clock
-        finally:
-            store.close()
 
 
 async def test_point_3_a_new_session_clears_auth_required_at_once(

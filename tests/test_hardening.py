@@ -591,3 +591,23 @@ def test_point_11_reading_commands_open_a_store_on_a_full_disk(tiny_disk: Path) 
     assert _cli(config, "history").exit_code == 0
     polled = _cli(config, "poll")
     assert polled.exit_code == 1 and "disk" in polled.stderr
+
+
+def test_point_10_export_is_private_and_doctor_warns_about_literal_provider_passwords(
+    tmp_path: Path,
+) -> None:
+    import stat
+
+    config = tmp_path / "capwatch.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "aa"\nprovider = "aaisp"\n'
+        'cap = "provider"\n[accounts.options]\nusername = "test@a.1"\n'
+        'password = "a-literal-password"\n'
+    )
+    out = tmp_path / "usage.csv"
+    assert _cli(config, "export", "-o", str(out)).exit_code == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    doctor = _cli(config, "doctor")
+    (row,) = [ln for ln in doctor.stdout.splitlines() if "accounts.aa.options.password" in ln]
+    assert "!" in row and "written in the file" in row
+    assert "a-literal-password" not in doctor.stdout

@@ -59,7 +59,9 @@ def test_poll_against_fake_isp(
     )
     runner = CliRunner()
     clock = FakeClock(NOW)
-    result = runner.invoke(cli, ["--config", str(config), "poll", "--json"], obj={"clock": clock})
+    # -vv: httpx's request lines and capwatch's debug lines are in the output too
+    argv = ["-vv", "--config", str(config), "poll", "--json"]
+    result = runner.invoke(cli, argv, obj={"clock": clock})
     assert result.exit_code == 0, result.output + result.stderr
     out: list[dict[str, Any]] = json.loads(result.stdout)
     assert out[0]["outcome"] == "ok" and out[0]["stored"] is True
@@ -68,6 +70,7 @@ def test_poll_against_fake_isp(
     summary = json.loads(status.stdout)[0]
     assert summary["used_bytes"] == out[0]["reading"]["used_bytes"]
     # the secret is nowhere: output, database, session files
+    assert "HTTP Request" in result.output  # the logs were there to be checked
     assert secret not in result.output + status.output
     for path in (tmp_path / "data").rglob("*"):
         if path.is_file():

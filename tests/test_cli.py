@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from capwatch.cli import cli
+from tests.fixtures.common import FakeClock
 
 DATA = Path(__file__).parent / "data" / "import"
 
@@ -26,8 +28,14 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
+# After every reading of the files in tests/data/import (2018 and 2026-11): imports refuse
+# readings from the future, so the instant is pinned.
+NOW = datetime(2026, 12, 15, 12, tzinfo=UTC)
+
+
 def run(config: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--config", str(config), *args], obj={})
+    obj = {"clock": FakeClock(NOW)}
+    result = CliRunner().invoke(cli, ["--config", str(config), *args], obj=obj)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -136,9 +136,9 @@ def _sqlite_file(url: URL) -> tuple[URL, Path | None, bool]:
 def _create_database(path: Path) -> None:
     """Create an empty SQLite database at ``path`` atomically, private from birth (0600).
 
-    It is written beside the target with its header and linked into place, so no other process
-    ever sees a 0-byte store there (which capwatch refuses as damaged); if another process won
-    the race, its file is kept.
+    It is written beside the target with its header, in WAL mode, and linked into place, so no
+    other process ever sees a 0-byte store there (which capwatch refuses as damaged); if another
+    process won the race, its file is kept.
     """
     import sqlite3
     import tempfile
@@ -150,6 +150,9 @@ def _create_database(path: Path) -> None:
     try:
         conn = sqlite3.connect(tmp)
         try:
+            # born in WAL mode (it is kept in the file): processes opening the new store at
+            # once never race to convert it, which can end in an immediate "database is locked"
+            conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA user_version = 0")  # writes the header page
             conn.commit()
         finally:

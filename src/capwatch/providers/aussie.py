@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -57,8 +57,11 @@ class AussieOptions(ProviderOptions):
     api_base_url: str = "https://myaussie-api.aussiebroadband.com.au"
 
 
-def parse_usage(payload: Any, *, tz: ZoneInfo, now: datetime | None = None) -> Snapshot:
-    """Turn a ``/broadband/{id}/usage`` answer into a Snapshot (pure)."""
+def parse_usage(
+    payload: Any, *, tz: ZoneInfo, now: datetime | None = None, secrets: Sequence[str] = ()
+) -> Snapshot:
+    """Turn a ``/broadband/{id}/usage`` answer into a Snapshot (pure); ``secrets`` are
+    stripped from what it keeps."""
     where = "MyAussie usage"
     if not isinstance(payload, Mapping):
         raise BadResponse(f"{where}: expected a JSON object", payload=payload)
@@ -87,7 +90,7 @@ def parse_usage(payload: Any, *, tz: ZoneInfo, now: datetime | None = None) -> S
         cycle_start=start,
         cycle_end=end,
         units="MB",
-        raw=strip_secrets(payload),
+        raw=strip_secrets(payload, secrets),
     )
 
 
@@ -286,7 +289,10 @@ class AussieProvider(Provider[AussieOptions]):
         response = await send(client, "GET", f"{api}/broadband/{service_id}/usage", headers=headers)
         self._expect_ok(response)
         tz = zone(self.options.timezone, "aussie.timezone")
-        return parse_usage(json_body(response), tz=tz, now=self.context.clock())
+        password = self.options.password.reveal() if self.options.password is not None else ""
+        return parse_usage(
+            json_body(response), tz=tz, now=self.context.clock(), secrets=(password,)
+        )
 
     def _headers(self, session: Mapping[str, Any]) -> dict[str, str]:
         return {

@@ -44,10 +44,17 @@ def _row(s: CycleSummary, alerts: list[AlertState] | None = None) -> str:
     allowance = f"{gb(s.daily_allowance_bytes)}/day" if s.daily_allowance_bytes else "-"
     name = escape(s.account)
     cap = format_cap(s.cap_bytes, s.unlimited)
-    error = f'<br><small class="failing">{escape(s.last_error)}</small>' if s.last_error else ""
-    if s.note:
-        error = f'<br><small data-field="note">{escape(s.note)}</small>{error}'
-    error += alerts_list(alerts or [])
+    # The account's alerts, its new-cycle note and its last error get a row of their own across
+    # the table, so a phone (which hides the right-hand columns) shows them too.
+    notes = f'<small data-field="note">{escape(s.note)}</small>' if s.note else ""
+    if s.last_error:
+        notes += f'<small class="failing" data-field="error">{escape(s.last_error)}</small>'
+    notes += alerts_list(alerts or [])
+    detail = (
+        f'<tr class="detail" data-account-detail="{name}"><td colspan="9">{notes}</td></tr>'
+        if notes
+        else ""
+    )
     return (
         f'<tr data-account="{name}"><th scope="row"><a href="/accounts/{name}">{name}</a></th>'
         f'<td class="status {s.status.value}" data-field="status">{s.status.value}</td>'
@@ -58,7 +65,7 @@ def _row(s: CycleSummary, alerts: list[AlertState] | None = None) -> str:
         f'<td class="num{" over" if over else ""}">{projected}</td>'
         f'<td class="num wide" data-field="allowance">{allowance}</td>'
         f'<td class="num wide" data-field="days_left">{s.days_left:.1f}</td>'
-        f'<td class="wide" data-field="age">{age(s)}{error}</td></tr>'
+        f'<td class="wide" data-field="age">{age(s)}</td></tr>{detail}'
     )
 
 

@@ -611,3 +611,47 @@ def test_point_10_export_is_private_and_doctor_warns_about_literal_provider_pass
     (row,) = [ln for ln in doctor.stdout.splitlines() if "accounts.aa.options.password" in ln]
     assert "!" in row and "written in the file" in row
     assert "a-literal-password" not in doctor.stdout
+
+
+async def test_point_9_the_xfinity_session_reaches_no_log_and_no_archive(
+    tmp_path: Path, xfinity_fake: tuple[Any, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The Xfinity session cookie (its credential between sign-ins) is kept only in the 0600
+    session file: not in the logs at DEBUG, not in the store's archive or poll log."""
+    import logging
+
+    from capwatch.logsetup import RedactingFilter
+    from capwatch.providers.xfinity.session import StoredCookie, XfinitySession, save_session
+    from tests.fakes.xfinity import SESSION_COOKIE
+
+    state, url = xfinity_fake
+    cookie_value = "Xf-session-canary-77Qz"
+    state.sessions[cookie_value] = True
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "home"\nprovider = "xfinity"\n'
+        f'cap = "provider"\n[accounts.options]\nlogin_base_url = "{url}"\n'
+        f'customer_base_url = "{url}"\ngraphql_url = "{url}/galileo/graphql"\n'
+    )
+    settings = load_settings(config)
+    store = open_store(settings.resolved_database_url())
+    caplog.handler.addFilter(RedactingFilter())
+    caplog.set_level(logging.DEBUG)
+    try:
+        coordinator = Coordinator(settings, store)
+        session_file = coordinator.runtime("home").provider.session_path  # type: ignore[attr-defined]
+        save_session(
+            session_file,
+            XfinitySession(cookies=(StoredCookie(SESSION_COOKIE, cookie_value, "127.0.0.1"),)),
+        )
+        assert (await coordinator.poll_account("home")).ok
+        state.expire_all()  # the next poll is refused: an error path too
+        await coordinator.poll_account("home", force=True)
+        archived = "".join(p.body for p in store.payloads("home", limit=100))
+        logged = "".join(e.message or "" for e in store.poll_log("home", limit=100))
+    finally:
+        store.close()
+    assert archived and cookie_value not in archived and cookie_value not in logged
+    assert cookie_value not in caplog.text
+    db = b"".join(p.read_bytes() for p in (tmp_path / "data").glob("capwatch.db*") if p.is_file())
+    assert cookie_value.encode() not in db

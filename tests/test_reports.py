@@ -207,3 +207,17 @@ def test_point_2_chart_and_status_agree_at_any_hour_of_the_cycle(
     svg = tmp_path / "c.svg"
     CliRunner().invoke(cli, [*args, "chart", "-o", str(svg)], obj={"clock": FakeClock(at)})
     assert ("Projected" in svg.read_text()) == (summary["forecast"] is not None)
+
+
+def test_daily_shows_the_cycle_day_by_day(notify_env: NotifyEnv) -> None:
+    """Issue 16.8: a per-day view of the current cycle (what each day used, the total)."""
+    import json
+
+    result = _cli(notify_env, "daily", "--json")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    days = json.loads(result.output)["home"]  # type: ignore[attr-defined]
+    assert days[0]["day"] == "2026-11-01" and days[-1]["day"] == "2026-11-19"
+    assert all(0 <= d["used_bytes"] <= 40 * 10**9 for d in days)
+    assert days[-1]["total_bytes"] == sum(d["used_bytes"] for d in days)
+    table = _cli(notify_env, "daily").output  # type: ignore[attr-defined]
+    assert "home: this cycle by day" in table and "Thu 2026-11-19" in table

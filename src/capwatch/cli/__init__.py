@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "poll": "capwatch.cli.poll:poll",
     "status": "capwatch.cli.status:status",
     "history": "capwatch.cli.history:history",
+    "daily": "capwatch.cli.daily:daily",
     "import": "capwatch.cli.importer:import_",
     "export": "capwatch.cli.export:export",
     "doctor": "capwatch.cli.doctor:doctor",

@@ -218,3 +218,21 @@ async def test_point_10_a_connect_error_says_where_and_why(tmp_path: Path) -> No
     message = result.message or ""
     assert "cannot connect to 127.0.0.1: GET /usage: ConnectError:" in message
     assert "refused" in message.lower() or "failed" in message.lower(), message
+
+
+@pytest.mark.parametrize(("shell", "marker"), [("bash", "complete -o"), ("zsh", "compdef")])
+def test_point_8_shell_completion_as_the_readme_documents_it(shell: str, marker: str) -> None:
+    import subprocess
+    import sys
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert f"_CAPWATCH_COMPLETE={shell}_source capwatch" in readme
+    env = dict(os.environ, _CAPWATCH_COMPLETE=f"{shell}_source")
+    script = subprocess.run(
+        [str(Path(sys.executable).with_name("capwatch"))],  # the console script, as installed
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert marker in script and "_CAPWATCH_COMPLETE" in script

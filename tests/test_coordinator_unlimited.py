@@ -10,12 +10,12 @@ import pytest
 
 from capwatch.config import load_settings
 from capwatch.models import AccountStatus, PollOutcome
-from capwatch.providers.xfinity.session import StoredCookie, XfinitySession, save_session
 from capwatch.service.coordinator import Coordinator
 from capwatch.service.views import account_summary
 from capwatch.store import open_store
-from tests.fakes.xfinity import SESSION_COOKIE, FakeXfinityState
+from tests.fakes.xfinity import FakeXfinityState
 from tests.fixtures.common import FakeClock
+from tests.fixtures.xfinity import sign_in_fake, xfinity_account_config
 
 MID_MONTH = datetime(2026, 11, 18, 15, tzinfo=UTC)
 
@@ -29,21 +29,11 @@ async def test_unlimited_plan_is_ok(
     state.clock = clock
     state.unlimited_404 = plan == "no-meter-404"
     state.policy = "unlimited" if plan == "policy-unlimited" else "limited"
-    state.sessions["sess-value-123"] = True
-    config = tmp_path / "c.toml"
-    config.write_text(
-        f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "home"\nprovider = "xfinity"\n'
-        f'cap = "provider"\n[accounts.options]\nlogin_base_url = "{url}"\n'
-        f'customer_base_url = "{url}"\ngraphql_url = "{url}/galileo/graphql"\n'
-    )
-    settings = load_settings(config)
+    settings = load_settings(xfinity_account_config(tmp_path, url))
     store = open_store(settings.resolved_database_url())
     try:
         coordinator = Coordinator(settings, store, clock=clock)
-        rt = coordinator.runtime("home")
-        session_file = rt.provider.session_path  # type: ignore[attr-defined]
-        cookie = StoredCookie(SESSION_COOKIE, "sess-value-123", "127.0.0.1")
-        save_session(session_file, XfinitySession(cookies=(cookie,), bearer_token=None))
+        sign_in_fake(coordinator, state)
         for _ in range(2):
             result = await coordinator.poll_account("home")
             assert result.ok, result.message

@@ -621,29 +621,17 @@ async def test_point_9_the_xfinity_session_reaches_no_log_and_no_archive(
     import logging
 
     from capwatch.logsetup import RedactingFilter
-    from capwatch.providers.xfinity.session import StoredCookie, XfinitySession, save_session
-    from tests.fakes.xfinity import SESSION_COOKIE
+    from tests.fixtures.xfinity import sign_in_fake, xfinity_account_config
 
     state, url = xfinity_fake
     cookie_value = "Xf-session-canary-77Qz"
-    state.sessions[cookie_value] = True
-    config = tmp_path / "c.toml"
-    config.write_text(
-        f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "home"\nprovider = "xfinity"\n'
-        f'cap = "provider"\n[accounts.options]\nlogin_base_url = "{url}"\n'
-        f'customer_base_url = "{url}"\ngraphql_url = "{url}/galileo/graphql"\n'
-    )
-    settings = load_settings(config)
+    settings = load_settings(xfinity_account_config(tmp_path, url))
     store = open_store(settings.resolved_database_url())
     caplog.handler.addFilter(RedactingFilter())
     caplog.set_level(logging.DEBUG)
     try:
         coordinator = Coordinator(settings, store)
-        session_file = coordinator.runtime("home").provider.session_path  # type: ignore[attr-defined]
-        save_session(
-            session_file,
-            XfinitySession(cookies=(StoredCookie(SESSION_COOKIE, cookie_value, "127.0.0.1"),)),
-        )
+        sign_in_fake(coordinator, state, cookie_value)
         assert (await coordinator.poll_account("home")).ok
         state.expire_all()  # the next poll is refused: an error path too
         await coordinator.poll_account("home", force=True)

@@ -179,36 +179,21 @@ def test_cycles_missed_while_the_daemon_was_down_are_closed_by_the_calendar(
     assert november["end"] == "2026-12-01T00:00:00Z" and november["closed"] is True
 
 
-XFINITY_OPTIONS = (
-    'login_base_url = "{url}"\ncustomer_base_url = "{url}"\ngraphql_url = "{url}/galileo/graphql"\n'
-)
-
-
 async def test_xfinity_with_november_newest_on_december_first(
     tmp_path: Path, xfinity_fake: tuple[Any, str]
 ) -> None:
     """Xfinity's reply still ends with November on 1 December: November's final figure is
     stored, with October from its history, and the poll is a success."""
-    from capwatch.providers.xfinity.session import StoredCookie, XfinitySession, save_session
-    from tests.fakes.xfinity import SESSION_COOKIE
+    from tests.fixtures.xfinity import sign_in_fake, xfinity_account_config
 
     state, url = xfinity_fake
     clock = FakeClock(datetime(2026, 12, 1, 14, tzinfo=UTC))
     state.clock, state.publish_lag_days = clock, 1
-    state.sessions["sess-value-123"] = True
-    config = tmp_path / "c.toml"
-    config.write_text(
-        f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "home"\nprovider = "xfinity"\n'
-        f'cap = "provider"\n[accounts.cycle]\ntimezone = "America/New_York"\n'
-        f"[accounts.options]\n{XFINITY_OPTIONS.format(url=url)}"
-    )
-    settings = load_settings(config)
+    settings = load_settings(xfinity_account_config(tmp_path, url, zone="America/New_York"))
     store = open_store(settings.resolved_database_url())
     try:
         coordinator = Coordinator(settings, store, clock=clock)
-        session_file = coordinator.runtime("home").provider.session_path  # type: ignore[attr-defined]
-        cookie = StoredCookie(SESSION_COOKIE, "sess-value-123", "127.0.0.1")
-        save_session(session_file, XfinitySession(cookies=(cookie,), bearer_token=None))
+        sign_in_fake(coordinator, state)
         result = await coordinator.poll_account("home")
         assert result.ok and result.stored, result.message
         assert "has not published the new cycle yet" in (result.message or "")

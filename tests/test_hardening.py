@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -354,7 +355,10 @@ def test_point_5_cli_poll_passes_auth_required_only_with_force(
     monkeypatch.setenv("AA_PASSWORD", state.password)
     later = clock.now.timestamp() + 3600
     os.utime(config, (later, later))
-    state.lines = [dict(state.lines[0], quota_timestamp=f"{clock.now:%Y-%m-%d %H:%M:%S}")]
+    # a figure an hour on (London wall time = UTC in winter; either way an hour or more into
+    # its cycle, so 50 GB is a figure the line could have carried)
+    stamp = (clock.now + timedelta(hours=1)).astimezone(ZoneInfo("Europe/London"))
+    state.lines = [dict(state.lines[0], quota_timestamp=f"{stamp:%Y-%m-%d %H:%M:%S}")]
     fixed = _cli(config, "poll", "--json", clock=FakeClock(clock.now + timedelta(hours=2)))
     assert fixed.exit_code == 0, fixed.output
     assert len(state.requests) == 3
@@ -624,13 +628,15 @@ async def test_point_9_the_xfinity_session_reaches_no_log_and_no_archive(
     from tests.fixtures.xfinity import sign_in_fake, xfinity_account_config
 
     state, url = xfinity_fake
+    clock = FakeClock(MID_CYCLE)  # the fake's figures are for the middle of a month
+    state.clock = clock
     cookie_value = "Xf-session-canary-77Qz"
     settings = load_settings(xfinity_account_config(tmp_path, url))
     store = open_store(settings.resolved_database_url())
     caplog.handler.addFilter(RedactingFilter())
     caplog.set_level(logging.DEBUG)
     try:
-        coordinator = Coordinator(settings, store)
+        coordinator = Coordinator(settings, store, clock=clock)
         sign_in_fake(coordinator, state, cookie_value)
         assert (await coordinator.poll_account("home")).ok
         state.expire_all()  # the next poll is refused: an error path too

@@ -21,7 +21,7 @@ TEST_INSTANTS := \
 	"Australia/Adelaide|2028-02-29 23:58:30" \
 	"Pacific/Auckland|2026-12-31 23:58:30"
 
-.PHONY: serve test test-instants lint deps-test debs clean docs
+.PHONY: serve test test-instants lint deps-test debs clean docs screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -79,3 +79,8 @@ docs: $(STAMP_TEST)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# The README's screenshots (docs/screenshots: overview and account page, phone and desktop,
+# light and dark), regenerated in Debian's Chromium from a seeded store at a pinned instant.
+screenshots: deps-test
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_web_browser.py -k test_screenshots

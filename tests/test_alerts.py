@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from capwatch.alerts import Condition, evaluate, step
-from capwatch.alerts.text import fmt_bytes, fmt_range
 from capwatch.models import AccountStatus, AlertState, Cycle, CycleSummary, Forecast
+from capwatch.units import format_bytes as fmt_bytes
+from capwatch.units import format_range as fmt_range
 
 GB = 10**9
 CAP = 1229 * GB
@@ -59,7 +60,7 @@ def by_key(cs: list[Condition]) -> dict[tuple[str, str], Condition]:
 def test_used_levels() -> None:
     cs = by_key(conds(summary(int(CAP * 0.91))))
     assert cs["used", "75"].over and cs["used", "90"].over and not cs["used", "100"].over
-    assert "home: used 1.12 TB of 1.23 TB (91%" in cs["used", "90"].message
+    assert "home: used 1.12 TB of 1.23 TB (91.0%" in cs["used", "90"].message
 
 
 def test_projected_uses_the_low_end_by_default() -> None:
@@ -69,7 +70,7 @@ def test_projected_uses_the_low_end_by_default() -> None:
     exp = by_key(conds(summary(forecast=fc), Settings(projected_basis="expected")))
     assert exp["projected", "90"].over
     assert exp["projected", "90"].message == (
-        "home: projected to use 1.17 TB of 1.23 TB (95%, 80% range 1.04–1.29 TB) by Dec 1"
+        "home: projected to use 1.17 TB of 1.23 TB (95.0%, 80% range 1.04–1.29 TB) by Dec 1"
     )
 
 

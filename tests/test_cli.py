@@ -107,7 +107,7 @@ def test_poll_host_then_status_table(config: Path) -> None:
     assert code == 0, err
     assert out.startswith("home: used ")
     code, out, _ = run(config, "status")
-    assert code == 0 and "home" in out and "1.0 TB" in out
+    assert code == 0 and "home" in out and "1.02 TB" in out
 
 
 def test_unknown_account_is_one_line_exit_2(config: Path) -> None:

@@ -84,7 +84,7 @@ def test_serve_on_embedded_defaults_shows_host_reading(
     assert accounts[0]["cap_bytes"] == 10**12
     page = httpx.get(base + "/", timeout=5).text
     assert 'data-account="host"' in page
-    assert "1.0 TB" in page or "1 TB" in page
+    assert "1.00 TB" in page and "What this measures" in page  # the first-run explanation
     assert (tmp_path / "data" / "capwatch.db").exists()
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0

@@ -439,7 +439,7 @@ async def test_point_2_a_cycle_closed_while_capwatch_was_down_is_a_lower_bound(
     report = build_monthly(store, settings, "isp", Cycle(nov.cycle_start, nov.cycle_end))  # type: ignore[arg-type]
     assert "At least" in report.text and "lower bound" in report.text
     history = _cli(settings.source_path, "history", clock=FakeClock(clock.now))  # type: ignore[arg-type]
-    assert "≥ 340.0 GB" in history.stdout and "missed the end" in history.stdout
+    assert "≥ 340 GB" in history.stdout and "missed the end" in history.stdout
     api_json = _cli(settings.source_path, "history", "--json", clock=FakeClock(clock.now))  # type: ignore[arg-type]
     assert '"lower_bound": true' in api_json.stdout
 

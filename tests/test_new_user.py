@@ -78,7 +78,7 @@ def test_point_6_pages_get_an_html_404_and_a_favicon(tmp_path: Path) -> None:
         client = TestClient(create_app(settings, store), base_url="http://127.0.0.1")
         page = client.get("/accounts/nope")
         assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
-        assert "unknown account &#x27;nope&#x27;" in page.text and 'href="/"' in page.text
+        assert "unknown account &#39;nope&#39;" in page.text and 'href="/"' in page.text
         lost = client.get("/no/such/page")
         assert lost.status_code == 404 and "<h1>Not found</h1>" in lost.text
         api = client.get("/api/v1/accounts/nope")

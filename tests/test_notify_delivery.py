@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from capwatch.charts.data import gb
 from capwatch.notify.apprise_adapter import for_email, send, url_secrets
 from capwatch.notify.outbox import deliver_pending, enqueue
 from capwatch.notify.reports import current_view
 from capwatch.notify.schedule import queue_due_reports
+from capwatch.units import format_bytes as gb
+from capwatch.units import format_range
 from tests.fixtures.common import free_port
 from tests.fixtures.smtp import SMTP_PASSWORD, NotifyEnv
 
@@ -51,15 +52,15 @@ def test_weekly_report_arrives_by_smtp(notify_env: NotifyEnv, smtp_server, caplo
     assert smtp_server.logins == ["capwatch"]
     fc = _forecast_at(notify_env, FIRED)
     [msg] = smtp_server.messages
-    assert msg["Subject"] == f"capwatch home: 629 GB of 1,229 GB (51%), projected {gb(fc[0])}"
+    assert msg["Subject"] == f"capwatch home: 629 GB of 1.23 TB (51.2%), projected {gb(fc[0])}"
     assert msg.get_content_type() == "multipart/related"
     text = msg.get_body(preferencelist=("plain",)).get_content()
     html = msg.get_body(preferencelist=("html",)).get_content()
-    rng = f"{gb(fc[1])} to {gb(fc[2])}"
+    rng = format_range(fc[1], fc[2])
     for needle in (
         "629 GB",
-        "1,229 GB",
-        "51%",
+        "1.23 TB",
+        "51.2%",
         gb(fc[0]),
         rng,
         f"{gb(fc[3])} per day",
@@ -80,7 +81,7 @@ def test_report_reaches_a_json_webhook(notify_env: NotifyEnv, json_receiver) -> 
     stats = deliver_pending(notify_env.store, settings, wait_s=0.01, now=SUNDAY_8AM)
     assert stats.sent == 1
     [body] = json_receiver.bodies
-    assert body["title"].startswith("capwatch home: 629 GB of 1,229 GB")
+    assert body["title"].startswith("capwatch home: 629 GB of 1.23 TB")
     expected = gb(_forecast_at(notify_env, FIRED)[0])
     assert f"Projected at cycle end: {expected}" in body["message"]
     [att] = body["attachments"]
@@ -96,10 +97,10 @@ def test_monthly_summary_after_the_cycle_closes(notify_env: NotifyEnv, smtp_serv
     assert queue_due_reports(notify_env.store, settings, later) == ["monthly:home:2026-10"]
     deliver_pending(notify_env.store, settings, wait_s=0.01, now=later)
     [msg] = smtp_server.messages
-    assert msg["Subject"] == "capwatch home: October 2026 used 1,300 GB of 1,229 GB (106%)"
+    assert msg["Subject"] == "capwatch home: October 2026 used 1.30 TB of 1.23 TB (105.8%)"
     text = msg.get_body(preferencelist=("plain",)).get_content()
     assert "Over the cap by 71.0 GB" in text and "$20.00" in text
-    assert "Previous cycle" in text and "1,000 GB" in text
+    assert "Previous cycle" in text and "1.00 TB" in text
     assert "Average of last 2" in text and "950 GB" in text
 
 

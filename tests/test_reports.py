@@ -35,7 +35,7 @@ def test_weekly_numbers(notify_env: NotifyEnv) -> None:
     report = build_weekly(notify_env.store, notify_env.settings, "home", now)
     _, summary = current_view(notify_env.settings, notify_env.store, "home", now)
     assert summary.used_bytes == 629 * 10**9 and summary.cap_bytes == 1229 * 10**9
-    assert report.subject.startswith("capwatch home: 629 GB of 1,229 GB (51%), projected ")
+    assert report.subject.startswith("capwatch home: 629 GB of 1.23 TB (51.2%), projected ")
     lines = dict(line.split(":", 1) for line in report.text.splitlines() if line.count(":") == 1)
     assert lines["Remaining"].strip() == "600 GB"
     assert lines["Days left"].strip() == "11.5"
@@ -54,7 +54,7 @@ def test_monthly_over_cap_with_cost_and_history(notify_env: NotifyEnv) -> None:
         datetime(2026, 11, 1, tzinfo=CHICAGO).astimezone(ZoneInfo("UTC")),
     )
     report = build_monthly(notify_env.store, notify_env.settings, "home", oct_)
-    assert report.subject == "capwatch home: October 2026 used 1,300 GB of 1,229 GB (106%)"
+    assert report.subject == "capwatch home: October 2026 used 1.30 TB of 1.23 TB (105.8%)"
     assert "Overage charge:        $20.00  (!)" in report.text  # 71 GB -> two 50 GB blocks
     assert "Projected" not in report.text
     assert "color:#d32f2f" in report.html
@@ -103,7 +103,7 @@ def test_cli_chart_png_svg_and_history(notify_env: NotifyEnv, tmp_path: Path) ->
     svg = tmp_path / "oct.svg"
     result = _cli(notify_env, "chart", "--cycle", "2026-10", "-o", str(svg))
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-    assert "Final 1,300 GB of 1,229 GB" in svg.read_text()
+    assert "Final 1.30 TB of 1.23 TB" in svg.read_text()
     hist = tmp_path / "h.svg"
     assert _cli(notify_env, "chart", "--history", "-o", str(hist)).exit_code == 0  # type: ignore[attr-defined]
     assert hist.read_text().count('id="cw-cycle-') == 4
@@ -136,7 +136,7 @@ def test_cli_report_preview_and_text(notify_env: NotifyEnv, tmp_path: Path) -> N
     assert "Weekly usage: home" in html and "data:image/png;base64," in html
     result = _cli(notify_env, "report", "monthly")
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-    assert "Subject: capwatch home: October 2026 used 1,300 GB" in result.output  # type: ignore[attr-defined]
+    assert "Subject: capwatch home: October 2026 used 1.30 TB" in result.output  # type: ignore[attr-defined]
 
 
 def test_cli_report_send(notify_env: NotifyEnv, json_receiver) -> None:  # type: ignore[no-untyped-def]

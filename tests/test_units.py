@@ -69,13 +69,20 @@ def test_parse_bytes_names_place() -> None:
         (999_999_999_999, "auto", 0, "1000 GB"),
         (None, "auto", 1, "-"),
         (0, "auto", 1, "0.0 GB"),
+        (0, "auto", None, "0 GB"),
+        (412_300_000_000, "auto", None, "412 GB"),
+        (412_500_000_000, "auto", None, "413 GB"),
+        (12_340_000_000, "auto", None, "12.3 GB"),
+        (120_000_000, "auto", None, "120 MB"),
+        (1_390_000_000_000, "auto", None, "1.39 TB"),
+        (1229 * 10**9, "auto", None, "1.23 TB"),
         (5 * 2**30, "GiB", 2, "5.00 GiB"),
         (5 * 2**30, "gib", 0, "5 GiB"),
         (1500, "kb", 1, "1.5 KB"),
         (3 * TB, "GB", 0, "3000 GB"),
     ],
 )
-def test_format_bytes(n: int | None, unit: str, digits: int, expected: str) -> None:
+def test_format_bytes(n: int | None, unit: str, digits: int | None, expected: str) -> None:
     assert format_bytes(n, unit, digits) == expected
 
 
@@ -132,3 +139,15 @@ def test_duration_hours_minutes(h: int, m: int) -> None:
 @given(st.integers(min_value=0, max_value=2**62))
 def test_parse_int_is_identity(n: int) -> None:
     assert parse_bytes(n) == n == parse_bytes(str(n))
+
+
+@pytest.mark.parametrize(
+    ("value", "percent", "pace"),
+    [(96.34, "96.3%", "0.96x"), (99.96, "99.9%", "1.00x"), (116.0, "116.0%", "1.16x")],
+)
+def test_percent_and_pace_one_way(value: float, percent: str, pace: str) -> None:
+    from capwatch.units import format_pace, format_percent
+
+    assert format_percent(value) == percent  # 99.96% is not yet the cap: never "100.0%"
+    assert format_pace(value / 100) == pace
+    assert format_percent(None) == format_pace(None) == "-"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from capwatch.units import format_bytes
-from tests.fixtures.web import WebServer
+from tests.fixtures.web import WEB_ZONE, WebServer
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -32,7 +32,7 @@ def test_overview_numbers_equal_the_api(web_server: WebServer, web_browser: Any)
     page.goto(web_server.url + "/")
     assert page.title() == "capwatch"
     for acc in _api(web_server, "/accounts"):
-        row = page.locator(f'tr[data-account="{acc["account"]}"]')
+        row = page.locator(f'article[data-account="{acc["account"]}"]')
         used = row.locator('[data-field="used"]')
         assert int(used.get_attribute("data-bytes") or -1) == (acc["used_bytes"] or 0)
         assert used.inner_text() == format_bytes(acc["used_bytes"])
@@ -120,26 +120,119 @@ def test_poll_now_adds_a_reading(web_server: WebServer, web_browser: Any) -> Non
 
 
 VIEWS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+OVERLAPS = """sel => {
+  const boxes = Array.from(document.querySelectorAll(sel), e => e.getBoundingClientRect())
+    .filter(b => b.width > 0);
+  const out = [];
+  boxes.forEach((a, i) => boxes.slice(i + 1).forEach(b => {
+    if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5
+        && b.top < a.bottom - 0.5) out.push([a.left, b.left]);
+  }));
+  return out;
+}"""
+CLIPPED = """sel => Array.from(document.querySelectorAll(sel))
+  .filter(e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right
+    > document.documentElement.clientWidth + 0.5).map(e => e.outerHTML.slice(0, 80))"""
+
+
+def test_the_page_script_formats_figures_as_the_server_does(
+    web_server: WebServer, web_browser: Any
+) -> None:
+    from capwatch.units import format_pace, format_percent, format_range
+
+    page = _page(web_browser)
+    page.goto(web_server.url + "/accounts/isp")
+    page.wait_for_selector('[data-ready="1"]')
+    sizes = [0, 5 * 10**8, 1_500_000_000, 99_950_000_000, 412_500_000_000, 1229 * 10**9]
+    shown = page.evaluate("ns => ns.map(n => window.capwatchFormat.bytes(n))", sizes)
+    assert shown == [format_bytes(n) for n in sizes]
+    pairs = [(980 * 10**9, 1_050 * 10**9), (1_050 * 10**9, 1_210 * 10**9)]
+    ranges = page.evaluate("ps => ps.map(p => window.capwatchFormat.range(p[0], p[1]))", pairs)
+    assert ranges == [format_range(a, b) for a, b in pairs]
+    shares = [0.0, 51.25, 99.96, 116.34]
+    assert page.evaluate("ps => ps.map(window.capwatchFormat.percent)", shares) == [
+        format_percent(p) for p in shares
+    ]
+    paces = [0.5, 1.145, 2.0]
+    assert page.evaluate("ps => ps.map(window.capwatchFormat.pace)", paces) == [
+        format_pace(p) for p in paces
+    ]
+    page.context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_layout_holds_at_phone_and_desktop_width(
+    shots_server: WebServer, web_browser: Any, device: str, scheme: str
+) -> None:
+    """Issue 16 point 5: every figure of the overview shows at 390 px, a long error stays inside
+    its card, the earlier-cycles chart's labels never touch, its dates never wrap, and the
+    first day's bar is a day wide."""
+    page = _page(web_browser, viewport=VIEWS[device], color_scheme=scheme)
+    page.goto(shots_server.url + "/")
+    for account in ("isp", "aa"):
+        card = page.locator(f'article[data-account="{account}"]')
+        for field in ("used", "cap", "percent", "projected", "allowance", "days_left", "age"):
+            cell = card.locator(f'[data-field="{field}"]').first
+            assert cell.is_visible(), (account, field)
+        assert card.locator('[data-field="next"]').inner_text()
+    assert page.locator("svg.spark").count() == 2  # home has no reading yet
+    assert page.evaluate(CLIPPED, "article.account, article.account *") == []
+    error = page.locator('article[data-account="aa"] [data-field="error"]')
+    assert error.inner_text().startswith("aa: GET https://chaos2.aa.net.uk")
+    assert page.locator('[data-account="isp"] [data-rule="projected"]').is_visible()
+    page.goto(shots_server.url + "/accounts/isp")
+    page.wait_for_selector('[data-ready="1"]')
+    labels = page.locator("svg.small text")
+    assert labels.count() >= 12, "the months of the earlier cycles are labelled"
+    assert page.evaluate(OVERLAPS, "svg.small text") == []
+    heights = page.evaluate(
+        "Array.from(document.querySelectorAll('td.date'), e => e.getClientRects().length"
+        " === 1 && e.getBoundingClientRect().height < 2 * parseFloat(getComputedStyle(e)"
+        ".lineHeight || 20) + 16)"
+    )
+    assert heights and all(heights), "a cycle's date wraps"
+    widths = page.evaluate(
+        "[document.querySelector('#daily svg').getBoundingClientRect().width,"
+        " ...Array.from(document.querySelectorAll('#daily rect.bar'),"
+        " r => r.getBoundingClientRect().width)]"
+    )
+    chart, bars = widths[0], widths[1:]
+    assert bars and max(bars) <= chart / 28, "a day's bar is wider than a day of the cycle"
+    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWS[device]["width"]
+    page.context.close()
+
+
+def test_a_cycles_first_day_has_a_day_wide_bar(web_server: WebServer, web_browser: Any) -> None:
+    """The daily chart spans the whole cycle, whatever day it is (at 00:30 on the 1st too)."""
+    page = _page(web_browser, viewport=VIEWS["desktop"])
+    page.goto(web_server.url + "/accounts/isp")
+    page.wait_for_selector('[data-ready="1"]')
+    chart, *bars = page.evaluate(
+        "[document.querySelector('#daily svg').getBoundingClientRect().width,"
+        " ...Array.from(document.querySelectorAll('#daily rect.bar'),"
+        " r => r.getBoundingClientRect().width)]"
+    )
+    assert all(b <= chart / 28 for b in bars)
+    page.context.close()
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("device", ["desktop", "phone"])
 def test_screenshots(
-    web_server: WebServer, web_browser: Any, tmp_path: Path, device: str, scheme: str
+    shots_server: WebServer, web_browser: Any, tmp_path: Path, device: str, scheme: str
 ) -> None:
-    """Desktop and phone, light and dark; into docs/screenshots with UPDATE_SCREENSHOTS=1."""
+    """Desktop and phone, light and dark, at a pinned instant; into docs/screenshots with
+    ``make screenshots`` (UPDATE_SCREENSHOTS=1)."""
     out = SHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
     out.mkdir(parents=True, exist_ok=True)
-    page = _page(web_browser, viewport=VIEWS[device], color_scheme=scheme)
-    page.goto(web_server.url + "/")
+    page = _page(web_browser, viewport=VIEWS[device], color_scheme=scheme, timezone_id=WEB_ZONE)
+    page.goto(shots_server.url + "/")
     page.screenshot(path=str(out / f"overview-{device}-{scheme}.png"), full_page=True)
-    widths = page.evaluate(
-        "[document.documentElement.scrollWidth, ...Array.from("
-        "document.querySelectorAll('.scroll'), e => e.scrollWidth - e.clientWidth)]"
-    )
-    assert widths[0] <= VIEWS[device]["width"] and max(widths[1:]) <= 0, "overflows sideways"
-    page.goto(web_server.url + "/accounts/isp")
+    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWS[device]["width"]
+    page.goto(shots_server.url + "/accounts/isp")
     page.wait_for_selector('[data-ready="1"]')
+    page.locator("#burndown svg").scroll_into_view_if_needed()
     box = page.locator("#burndown svg").bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)

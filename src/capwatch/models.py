@@ -226,6 +226,13 @@ class CycleSummary:
         return fresh_since(self.last_reading_at, self.last_success_at, self.note is not None)
 
     @property
+    def reading_age_s(self) -> float | None:
+        """Seconds from the last reading to ``as_of``; None before the first reading."""
+        if self.last_reading_at is None:
+            return None
+        return (self.as_of - self.last_reading_at).total_seconds()
+
+    @property
     def remaining_bytes(self) -> int | None:
         """Bytes left under the cap (never negative); None when unlimited or unknown."""
         if self.cap_bytes is None or self.used_bytes is None:

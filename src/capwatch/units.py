@@ -90,17 +90,86 @@ def parse_bytes(value: str | int | float, *, where: str = "") -> int:
     return int((number * factor).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
-def format_bytes(n: int | None, unit: str = "auto", digits: int = 1) -> str:
-    """Format bytes for people: ``"412.3 GB"``; ``unit`` "auto" picks GB or TB; None -> "-"."""
+def format_bytes(n: int | float | None, unit: str = "auto", digits: int | None = None) -> str:
+    """Bytes for people, the one way every surface writes them (decimal units, as caps are sold).
+
+    ``unit="auto"`` without ``digits`` keeps three figures: ``1.39 TB``, ``412 GB``, ``12.5 GB``,
+    ``120 MB`` (``0 GB`` for nothing). A fixed ``unit`` (or ``digits``) prints that unit with
+    ``digits`` decimals (default 1): ``5.00 GiB``. None is ``-``.
+    """
     if n is None:
         return "-"
+    if unit == "auto" and digits is None:
+        return _people(float(n))
     if unit == "auto":
         unit = "TB" if abs(n) >= TB else "GB"
     key = unit.lower()
     if key not in _UNITS or key == "":
         raise ValueError(f"unknown unit {unit!r}")
     canonical = key[0].upper() + "iB" if key.endswith("ib") else key.upper()
-    return f"{n / _UNITS[key]:.{digits}f} {canonical}"
+    return f"{n / _UNITS[key]:.{1 if digits is None else digits}f} {canonical}"
+
+
+def _fixed(value: float, digits: int) -> str:
+    """``value`` with ``digits`` decimals, an exact half rounded up: what JavaScript's
+    ``toFixed`` does, so the page's script writes the figures the server wrote."""
+    from decimal import ROUND_HALF_UP
+
+    return str(Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
+def _people(value: float) -> str:
+    size = abs(value)
+    if size >= TB:
+        return f"{_fixed(value / TB, 2)} TB"
+    if size >= 100 * GB:
+        return f"{_fixed(value / GB, 0)} GB"
+    if value == 0:
+        return "0 GB"
+    if size >= GB:
+        return f"{_fixed(value / GB, 1)} GB"
+    return f"{_fixed(value / 10**6, 0)} MB"
+
+
+def format_range(low: int, high: int) -> str:
+    """``1.05–1.21 TB`` when both ends share a unit, else ``980 GB–1.05 TB``."""
+    a, b = format_bytes(low), format_bytes(high)
+    if a.split()[1] == b.split()[1]:
+        return f"{a.split()[0]}–{b}"
+    return f"{a}–{b}"
+
+
+def format_percent(value: float | None) -> str:
+    """A share of the cap: ``96.3%`` (one decimal, so 99.96% never reads as 100%); None ``-``."""
+    if value is None:
+        return "-"
+    shown = _fixed(value, 1)
+    if value < 100 <= float(shown):
+        shown = "99.9"
+    return f"{shown}%"
+
+
+def format_pace(value: float | None) -> str:
+    """Usage against the even pace: ``1.14x`` (1x is on pace); None ``-``."""
+    return "-" if value is None else f"{_fixed(value, 2)}x"
+
+
+def format_days(value: float) -> str:
+    """Days left in a cycle: ``16.6``."""
+    return _fixed(value, 1)
+
+
+def format_age(seconds: float | None) -> str:
+    """How long ago, in words: ``40 s ago``, ``12 min ago``, ``3.5 h ago``, ``2.0 days ago``."""
+    if seconds is None:
+        return "never"
+    if seconds < 90:
+        return f"{max(int(seconds), 0)} s ago"
+    if seconds < 5400:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h ago"
+    return f"{seconds / 86400:.1f} days ago"
 
 
 def format_cap(cap_bytes: int | None, unlimited: bool) -> str:

@@ -22,8 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import Protocol
 
-from capwatch.alerts.text import fmt_bytes, fmt_end, fmt_range
+from capwatch.alerts.text import fmt_end
 from capwatch.models import CycleSummary
+from capwatch.units import format_bytes as fmt_bytes
+from capwatch.units import format_days, format_percent
+from capwatch.units import format_range as fmt_range
 
 PER_CYCLE_RULES = frozenset({"used", "projected", "allowance", "disagree"})
 
@@ -74,9 +77,12 @@ def _used(s: CycleSummary, cfg: AlertSettingsLike) -> list[Condition]:
         pct = s.percent
         msg = (
             f"{s.account}: used {fmt_bytes(s.used_bytes)} of {fmt_bytes(s.cap_bytes)} "
-            f"({pct:.0f}%, alert at {x:g}%) with {s.days_left:.1f} days left"
+            f"({format_percent(pct)}, alert at {x:g}%) with {format_days(s.days_left)} days left"
         )
-        back = f"{s.account}: usage back under {x:g}% ({pct:.0f}% of {fmt_bytes(s.cap_bytes)})"
+        back = (
+            f"{s.account}: usage back under {x:g}% "
+            f"({format_percent(pct)} of {fmt_bytes(s.cap_bytes)})"
+        )
         out.append(
             Condition(
                 s.account,
@@ -105,11 +111,12 @@ def _projected(s: CycleSummary, cfg: AlertSettingsLike, tz: tzinfo) -> list[Cond
     for x in cfg.projected_percent:
         msg = (
             f"{s.account}: projected to use {fmt_bytes(fc.expected_bytes)} of "
-            f"{fmt_bytes(s.cap_bytes)} ({shown:.0f}%, {fc.level:.0%} range {band}) by {by}"
+            f"{fmt_bytes(s.cap_bytes)} ({format_percent(shown)}, {fc.level:.0%} range {band}) "
+            f"by {by}"
         )
         back = (
             f"{s.account}: projection back under {x:g}%: {fmt_bytes(fc.expected_bytes)} "
-            f"({shown:.0f}%, {fc.level:.0%} range {band}) by {by}"
+            f"({format_percent(shown)}, {fc.level:.0%} range {band}) by {by}"
         )
         clear = pct < x - cfg.hysteresis_percent
         out.append(Condition(s.account, "projected", _level(x), pct, pct >= x, msg, clear, back))
@@ -123,7 +130,7 @@ def _allowance(s: CycleSummary, cfg: AlertSettingsLike) -> list[Condition]:
         return []
     msg = (
         f"{s.account}: {fmt_bytes(value)} a day left for the remaining "
-        f"{s.days_left:.0f} days (below {fmt_bytes(limit)})"
+        f"{format_days(s.days_left)} days (below {fmt_bytes(limit)})"
     )
     back = f"{s.account}: daily allowance back to {fmt_bytes(value)}"
     clear = value >= limit * (1 + cfg.hysteresis_percent / 100)

@@ -66,11 +66,10 @@ class ChartData:
 
 
 def gb(n: int | float) -> str:
-    """Format bytes as decimal GB the way ISPs count them (``1,229 GB``, ``12.5 GB``)."""
-    v = n / GB
-    if abs(v) >= 100:
-        return f"{v:,.0f} GB"
-    return f"{v:,.1f} GB"
+    """Bytes as every surface writes them (:func:`capwatch.units.format_bytes`)."""
+    from capwatch.units import format_bytes
+
+    return format_bytes(n)
 
 
 def zone_of(account: Any) -> str:

@@ -95,7 +95,8 @@ def demo_history(seed: int = 11) -> list[DemoCycle]:
 
 def main(argv: list[str] | None = None) -> int:
     """Write the two example PNGs into the directory given (default ``docs``)."""
-    from capwatch.charts.render import render_cycle, render_history
+    from capwatch.charts.history import render_history
+    from capwatch.charts.render import render_cycle
     from capwatch.fsutil import write_atomic
 
     args = sys.argv[1:] if argv is None else argv

@@ -2,8 +2,8 @@
 
 :func:`render_cycle` draws a cycle: usage so far, the pro-rata 100% line, the alarm line, the cap,
 the forecast to cycle end (expected plus shaded interval), a today marker, the latest value and a
-"projected X of Y" note (red when over), with daily usage bars beneath. :func:`render_history`
-draws past cycles against their caps. Both return PNG or SVG bytes sized for a phone screen.
+"projected X of Y" note (red when over), with daily usage bars beneath; the past cycles are
+drawn by :mod:`capwatch.charts.history`. Both return PNG or SVG bytes sized for a phone screen.
 
 Every drawn element carries a ``gid`` (``cw-used``, ``cw-cap``, ...) so an SVG can be checked and
 styled; colours are the constants below.
@@ -12,13 +12,13 @@ styled; colours are the constants below.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from capwatch.charts.data import GB, ChartData, gb
+from capwatch.units import format_range
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -49,22 +49,6 @@ class Theme:
         return (
             cls("#121212", "#e0e0e0", "#424242") if dark else cls("#ffffff", "#212121", "#e0e0e0")
         )
-
-
-class CycleLike(Protocol):
-    """What :func:`render_history` reads of a cycle (a ``CycleRecord`` fits)."""
-
-    @property
-    def cycle_start(self) -> datetime:
-        """Start of the cycle (aware UTC)."""
-
-    @property
-    def used_bytes(self) -> int:
-        """Usage of the cycle in bytes."""
-
-    @property
-    def cap_bytes(self) -> int | None:
-        """Cap of the cycle in bytes, None when unlimited."""
 
 
 def _rc(theme: Theme) -> Any:
@@ -238,7 +222,8 @@ def _annotate(ax: Any, data: ChartData, theme: Theme) -> None:
     if fc is not None and data.is_open:
         over = bool(cap and fc.expected_bytes > cap)
         of = f" of {gb(cap)}" if cap else ""
-        note = f"Projected {gb(fc.expected_bytes)}{of}\n({gb(fc.low_bytes)} to {gb(fc.high_bytes)})"
+        band = format_range(fc.low_bytes, fc.high_bytes)
+        note = f"Projected {gb(fc.expected_bytes)}{of}\n({band})"
     elif not data.is_open and used is not None and cap:
         over = used > cap
         note = f"Final {gb(used)} of {gb(cap)}"
@@ -296,100 +281,3 @@ def _format_axes(top: Any, bottom: Any, data: ChartData) -> None:
     bottom.xaxis.set_major_formatter(mdates.DateFormatter("%b %-d", tz=zone))
     if top.get_legend_handles_labels()[0]:
         top.legend(loc="lower right", framealpha=0.9)
-
-
-def draw_history(
-    cycles: Sequence[CycleLike],
-    *,
-    zone: str = "UTC",
-    width_px: int = 800,
-    height_px: int = 500,
-    dark: bool = False,
-    title: str = "",
-) -> Figure:
-    """Build the past-cycles figure: one bar per cycle, its cap, over-cap bars in red."""
-    import matplotlib
-
-    theme = Theme.pick(dark)
-    ordered = sorted(cycles, key=lambda c: c.cycle_start)
-    tz = ZoneInfo(zone)
-    with matplotlib.rc_context(_rc(theme)):
-        fig = _new_figure(width_px, height_px, theme)
-        ax = fig.subplots()
-        _style(ax, theme)
-        xs = list(range(len(ordered)))
-        used = [c.used_bytes / GB for c in ordered]
-        _history_bars(ax, ordered, theme)
-        labels = [c.cycle_start.astimezone(tz).strftime("%b\n%Y") for c in ordered]
-        ax.set_xticks(xs, labels)
-        peak = max([*used, *((c.cap_bytes or 0) / GB for c in ordered), 1.0])
-        ax.set_ylim(0, peak * 1.15)
-        ax.set_ylabel("GB per cycle")
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="upper right", framealpha=0.9)
-        ax.set_title(title or "Usage by billing cycle", loc="left", fontweight="bold")
-        fig.subplots_adjust(left=0.12, right=0.97, top=0.88, bottom=0.16)
-    return fig
-
-
-def _history_bars(ax: Any, ordered: Sequence[CycleLike], theme: Theme) -> None:
-    """One bar per cycle with its value on top and its cap as a short line across it."""
-    bars = ax.bar(
-        range(len(ordered)),
-        [c.used_bytes / GB for c in ordered],
-        color=[_bar_colour(c) for c in ordered],
-        width=0.7,
-    )
-    for i, patch in enumerate(bars):
-        patch.set_gid(f"cw-cycle-{i}")
-    labelled = False
-    for x, c in enumerate(ordered):
-        if c.cap_bytes:
-            ax.plot(
-                [x - 0.42, x + 0.42],
-                [c.cap_bytes / GB] * 2,
-                color=CAP,
-                lw=3,
-                gid=f"cw-cap-{x}",
-                label="_nolegend_" if labelled else "Cap",
-            )
-            labelled = True
-        ax.annotate(
-            f"{c.used_bytes / GB:,.0f}",
-            (x, c.used_bytes / GB),
-            ha="center",
-            va="bottom",
-            xytext=(0, 4),
-            textcoords="offset points",
-            fontsize=12,
-            bbox={"facecolor": theme.face, "edgecolor": "none", "alpha": 0.8, "pad": 1},
-        )
-
-
-def _bar_colour(c: CycleLike) -> str:
-    """Red over the cap, orange within 10% of it, blue otherwise."""
-    if not c.cap_bytes:
-        return USED
-    ratio = c.used_bytes / c.cap_bytes
-    return OVER if ratio > 1 else ALARM if ratio >= 0.9 else USED
-
-
-def render_history(
-    cycles: Sequence[CycleLike],
-    fmt: Format = "png",
-    *,
-    zone: str = "UTC",
-    width_px: int = 800,
-    height_px: int = 500,
-    scale: float = 2.0,
-    dark: bool = False,
-    title: str = "",
-) -> bytes:
-    """Render past cycles as PNG or SVG."""
-    import matplotlib
-
-    fig = draw_history(
-        cycles, zone=zone, width_px=width_px, height_px=height_px, dark=dark, title=title
-    )
-    with matplotlib.rc_context(_rc(Theme.pick(dark))):
-        return _save(fig, fmt, scale)

@@ -49,7 +49,8 @@ def chart(
 ) -> None:
     """Re-plot any cycle (usage, pace, alarm, cap, forecast, daily bars) to a file."""
     from capwatch.charts.data import chart_for_account, zone_of
-    from capwatch.charts.render import render_cycle, render_history
+    from capwatch.charts.history import render_history
+    from capwatch.charts.render import render_cycle
     from capwatch.fsutil import write_atomic
 
     suffix = output.suffix.lower()

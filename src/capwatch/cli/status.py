@@ -20,19 +20,19 @@ if TYPE_CHECKING:
     from capwatch.models import AlertState, CycleSummary
 
 
-def _age(summary: CycleSummary) -> str:
-    if summary.last_reading_at is None:
-        return "never"
-    minutes = (summary.as_of - summary.last_reading_at).total_seconds() / 60
-    return f"{minutes:.0f} min ago" if minutes < 120 else f"{minutes / 60:.1f} h ago"
-
-
 def _row(s: CycleSummary) -> list[str]:
+    from capwatch.units import (
+        format_age,
+        format_cap,
+        format_days,
+        format_pace,
+        format_percent,
+        format_range,
+    )
     from capwatch.units import format_bytes as fb
-    from capwatch.units import format_cap
 
     f = s.forecast
-    projected = f"{fb(f.expected_bytes)} ({fb(f.low_bytes)}–{fb(f.high_bytes)})" if f else "-"
+    projected = f"{fb(f.expected_bytes)} ({format_range(f.low_bytes, f.high_bytes)})" if f else "-"
     if f and s.cap_bytes and f.expected_bytes > s.cap_bytes:
         projected = f"[red]{projected}[/red]"
     return [
@@ -40,12 +40,12 @@ def _row(s: CycleSummary) -> list[str]:
         s.status.value,
         fb(s.used_bytes),
         format_cap(s.cap_bytes, s.unlimited),
-        f"{s.percent:.1f}%" if s.percent is not None else "-",
+        format_percent(s.percent),
         projected,
         f"{fb(s.daily_allowance_bytes)}/day" if s.daily_allowance_bytes is not None else "-",
-        f"{s.pace * 100:.0f}%" if s.pace is not None else "-",
-        f"{s.days_left:.1f}",
-        _age(s),
+        format_pace(s.pace),
+        format_days(s.days_left),
+        format_age(s.reading_age_s),
     ]
 
 

@@ -29,7 +29,9 @@ from capwatch.charts.data import (
 from capwatch.models import AlertEvent, Cycle, CycleSummary, utcnow
 from capwatch.notify.message import Report
 from capwatch.notify.schedule import DueReport, due_reports, queue_due_reports
-from capwatch.notify.templates import Body, Row, local_time, render_html, render_text, summary_rows
+from capwatch.notify.templates import Body, Row, render_html, render_text, summary_rows
+from capwatch.templating import local_time
+from capwatch.units import format_percent
 
 if TYPE_CHECKING:
     from capwatch.config import Settings
@@ -114,7 +116,7 @@ def build_weekly(store: Store, settings: Settings, account_name: str, now: datet
     """The weekly status of one account as of ``now``."""
     data, s = current_view(settings, store, account_name, now)
     zone = data.zone
-    pct = f" ({s.percent:.0f}%)" if s.percent is not None else ""
+    pct = f" ({format_percent(s.percent)})" if s.percent is not None else ""
     proj = f", projected {gb(s.forecast.expected_bytes)}" if s.forecast else ""
     over = bool(s.forecast and s.cap_bytes and s.forecast.expected_bytes > s.cap_bytes)
     subject = (
@@ -167,7 +169,7 @@ def build_monthly(store: Store, settings: Settings, account_name: str, cycle: Cy
     cost = overage_cost(used, data.cap_bytes, acc)
     s = summary_from_chart(data, overage_cost=cost, now=cycle.end)
     label = cycle.start.astimezone(ZoneInfo(zone)).strftime("%B %Y")
-    pct = f" ({s.percent:.0f}%)" if s.percent is not None else ""
+    pct = f" ({format_percent(s.percent)})" if s.percent is not None else ""
     over = bool(data.cap_bytes and used > data.cap_bytes)
     lead = (
         f"Over the cap by {gb(used - (data.cap_bytes or 0))}."

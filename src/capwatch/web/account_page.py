@@ -1,16 +1,17 @@
-"""The account page: numbers server-rendered, charts drawn by /static/chart.js from the API."""
+"""The account page: the figures server-rendered from the summary (``account.html``), charts
+drawn by /static/chart.js from the API, and the earlier cycles as a small server-drawn chart."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import tzinfo
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 from capwatch.models import AlertState, CycleSummary, DeviceUsage, PollLogEntry, PollOutcome
+from capwatch.service.advice import next_step
 from capwatch.store.api import CycleRecord
-from capwatch.units import format_cap
-from capwatch.web.layout import age, alerts_list, gb, page, when
-from capwatch.web.pages import meter
+from capwatch.templating import render
+from capwatch.units import format_bytes
 
 if TYPE_CHECKING:
     from capwatch.config import Settings
@@ -18,134 +19,73 @@ if TYPE_CHECKING:
 
 CYCLES_SHOWN = 12
 FAILURES_SHOWN = 20
+CHAR_W = 7.0
+"""Width of one character of the chart's 12 px labels, in view-box units (a generous mean)."""
 
 
-def _cards(s: CycleSummary) -> str:
-    f = s.forecast
-    cap = format_cap(s.cap_bytes, s.unlimited)
-    projected = (
-        f'<span data-field="projected" data-bytes="{f.expected_bytes}">{gb(f.expected_bytes)}'
-        f'</span><small data-field="range">{gb(f.low_bytes)}–{gb(f.high_bytes)} '
-        f"({f.level:.0%} range)</small>"
-        if f
-        else '<span data-field="projected">-</span>'
-    )
-    allowance = f"{gb(s.daily_allowance_bytes)}/day" if s.daily_allowance_bytes else "-"
-    return f"""<dl class="cards">
-<div><dt>Used</dt><dd><span data-field="used" data-bytes="{s.used_bytes or 0}">
-{gb(s.used_bytes)}</span><small>of <span data-field="cap" data-bytes="{s.cap_bytes or 0}">
-{cap}</span></small></dd></div>
-<div><dt>Share of cap</dt><dd>{meter(s)}</dd></div>
-<div><dt>Projected at cycle end</dt><dd>{projected}</dd></div>
-<div><dt>Allowance</dt><dd><span data-field="allowance">{allowance}</span>
-<small>to stay under the cap</small></dd></div>
-<div><dt>Days left</dt><dd><span data-field="days_left">{s.days_left:.1f}</span>
-<small>cycle ends {when(s.cycle.end)}</small></dd></div>
-<div><dt>Last reading</dt><dd><span data-field="last_reading">{when(s.last_reading_at)}</span>
-<small>{age(s)}</small></dd></div>
-</dl>"""
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One cycle's bar: geometry, its tooltip, and the labels that fit (empty when they don't)."""
+
+    x: float
+    w: float
+    y: float
+    h: float
+    cx: float
+    value_y: float
+    over: bool
+    title: str
+    label: str
+    value: str
 
 
-def _note(s: CycleSummary) -> str:
-    if not s.note:
-        return ""
-    return f'<p class="note" role="status" data-field="note">{escape(s.note)}</p>'
+@dataclass(frozen=True, slots=True)
+class Bars:
+    """The earlier-cycles chart in a ``width`` x ``height`` view box."""
+
+    bars: list[Bar]
+    cap_y: float | None
+    width: float = 400.0
+    height: float = 150.0
 
 
-def _cycle_bars(cycles: list[CycleRecord], tz: tzinfo) -> str:
-    """Earlier cycles as a small server-drawn SVG bar chart (oldest left)."""
+def _fits(text: str, slot: float) -> bool:
+    return len(text) * CHAR_W <= slot - 4
+
+
+def cycle_bars(cycles: list[CycleRecord], tz: tzinfo) -> Bars | None:
+    """Earlier cycles oldest first: a bar each, labels only where they fit beside each other
+    (the month, with its year when there is room; the value on top when there is room)."""
     if not cycles:
-        return ""
+        return None
     ordered = list(reversed(cycles))
+    w, h = 400.0, 150.0
     top = max([c.used_bytes for c in ordered] + [c.cap_bytes or 0 for c in ordered]) or 1
-    w, h, slot = 400, 150, 400 / len(ordered)
+    slot = w / len(ordered)
+    long_labels = all(_fits(f"{c.cycle_start.astimezone(tz):%b %Y}", slot) for c in ordered)
     bars = []
     for i, c in enumerate(ordered):
-        bh = (h - 30) * c.used_bytes / top
-        over = " over" if c.cap_bytes and c.used_bytes > c.cap_bytes else ""
         start = c.cycle_start.astimezone(tz)
-        label = f"{start:%b %Y}: {gb(c.used_bytes)}"
+        bh = (h - 30) * c.used_bytes / top
+        size = format_bytes(c.used_bytes)
+        label = f"{start:%b %Y}" if long_labels else f"{start:%b}"
         bars.append(
-            f'<rect class="bar{over}" x="{i * slot + slot * 0.15:.1f}" width="{slot * 0.7:.1f}" '
-            f'y="{h - 20 - bh:.1f}" height="{bh:.1f}"><title>{escape(label)}</title></rect>'
-            f'<text x="{i * slot + slot / 2:.1f}" y="{h - 5}" text-anchor="middle">'
-            f"{start:%b %Y}</text>"
-            f'<text x="{i * slot + slot / 2:.1f}" y="{max(h - 25 - bh, 12):.1f}" '
-            f'text-anchor="middle">{gb(c.used_bytes)}</text>'
+            Bar(
+                x=round(i * slot + slot * 0.15, 1),
+                w=round(slot * 0.7, 1),
+                y=round(h - 20 - bh, 1),
+                h=round(bh, 1),
+                cx=round(i * slot + slot / 2, 1),
+                value_y=round(max(h - 25 - bh, 12), 1),
+                over=bool(c.cap_bytes and c.used_bytes > c.cap_bytes),
+                title=f"{start:%b %Y}: {size}",
+                label=label if _fits(label, slot) else "",
+                value=size if _fits(size, slot) else "",
+            )
         )
     cap = max((c.cap_bytes or 0) for c in ordered)
-    cap_line = (
-        f'<line class="cap" x1="0" x2="{w}" y1="{h - 20 - (h - 30) * cap / top:.1f}" '
-        f'y2="{h - 20 - (h - 30) * cap / top:.1f}"/>'
-        if cap
-        else ""
-    )
-    return (
-        f'<div class="chart"><svg class="small" viewBox="0 0 {w} {h}" role="img" '
-        f'aria-label="Usage of earlier cycles">{"".join(bars)}{cap_line}</svg></div>'
-    )
-
-
-def _cycles_table(cycles: list[CycleRecord], tz: tzinfo) -> str:
-    if not cycles:
-        return '<p class="muted">No cycles recorded yet.</p>'
-    rows = "".join(
-        f"<tr><td>{c.cycle_start.astimezone(tz):%Y-%m-%d}</td>"
-        f'<td class="num" data-bytes="{c.used_bytes}">{gb(c.used_bytes)}</td>'
-        f'<td class="num">{gb(c.cap_bytes) if c.cap_bytes else "-"}</td>'
-        f'<td class="num">{f"{100 * c.used_bytes / c.cap_bytes:.0f}%" if c.cap_bytes else "-"}'
-        f'</td><td class="num wide">{c.readings}</td></tr>'
-        for c in cycles
-    )
-    return (
-        '<table aria-label="Earlier cycles"><thead><tr><th scope="col">Cycle start</th>'
-        '<th scope="col" class="num">Used</th><th scope="col" class="num">Cap</th>'
-        '<th scope="col" class="num">Share</th><th scope="col" class="num wide">Readings</th>'
-        f"</tr></thead><tbody>{rows}</tbody></table>"
-    )
-
-
-def _devices(devices: list[DeviceUsage]) -> str:
-    if not devices:
-        return '<p class="muted">This source does not report usage per device.</p>'
-    rows = "".join(
-        f"<tr><td>{escape(d.name or d.device_id)}</td>"
-        f'<td class="wide muted">{escape(d.device_id)}</td>'
-        f'<td class="num" data-bytes="{d.used_bytes}">{gb(d.used_bytes)}</td></tr>'
-        for d in devices
-    )
-    return (
-        '<table aria-label="Devices"><thead><tr><th scope="col">Device</th>'
-        '<th scope="col" class="wide">Id</th><th scope="col" class="num">Used</th></tr></thead>'
-        f"<tbody>{rows}</tbody></table>"
-    )
-
-
-def _failures(entries: list[PollLogEntry]) -> str:
-    failed = [e for e in entries if e.outcome is not PollOutcome.OK][:FAILURES_SHOWN]
-    ok = sum(1 for e in entries if e.outcome is PollOutcome.OK)
-    summary = f'<p class="muted">{ok} of the last {len(entries)} polls succeeded.</p>'
-    if not failed:
-        return summary
-    rows = "".join(
-        f'<tr><td>{when(e.started_at)}</td><td class="wide">{escape(e.outcome.value)}</td>'
-        f"<td>{escape(e.error_class or '-')}</td><td>{escape(e.message or '')}</td></tr>"
-        for e in failed
-    )
-    return summary + (
-        '<table aria-label="Recent poll failures"><thead><tr><th scope="col">When</th>'
-        '<th scope="col" class="wide">Outcome</th><th scope="col">Class</th>'
-        '<th scope="col">Message</th>'
-        f"</tr></thead><tbody>{rows}</tbody></table>"
-    )
-
-
-LEGEND = """<ul class="legend" aria-label="Legend">
-<li><i style="border-color:var(--used)"></i>used</li>
-<li><i style="border-color:var(--ideal)"></i>pro-rata 100%</li>
-<li><i style="border-color:var(--alarm);border-top-style:dashed"></i>alarm line</li>
-<li><i style="border-color:var(--fc);border-top-style:dashed"></i>forecast (band: 80% range)</li>
-<li><i style="border-color:var(--bad)"></i>cap</li></ul>"""
+    cap_y = round(h - 20 - (h - 30) * cap / top, 1) if cap else None
+    return Bars(bars, cap_y, w, h)
 
 
 def render_account(
@@ -157,28 +97,23 @@ def render_account(
     alerts: list[AlertState] | None = None,
 ) -> str:
     """The account page's HTML (``alerts``: the account's active alerts, shown first)."""
-    name = escape(s.account)
     earlier = [c for c in cycles if c.cycle_start < s.cycle.start][:CYCLES_SHOWN]
-    body = f"""<div data-account="{name}">
-<h1>{name} <small class="status {s.status.value}" data-field="status">{s.status.value}</small>
-</h1>{alerts_list(alerts or [])}{_note(s)}{_cards(s)}
-<div class="actions"><button type="button" id="poll-now">Poll now</button>
-<span id="poll-status" role="status" aria-live="polite"></span></div>
-<section aria-labelledby="h-burndown"><h2 id="h-burndown">This cycle</h2>
-<p class="muted" id="burndown-help">Hover or move the keyboard focus along the line
-to read the usage at a time.</p>
-<figure class="chart" id="burndown" aria-describedby="burndown-help" style="margin:0">
-<noscript>The chart needs JavaScript; the numbers above do not.</noscript></figure>{LEGEND}
-</section>
-<section aria-labelledby="h-daily"><h2 id="h-daily">Usage per day</h2>
-<div class="chart" id="daily"></div></section>
-<div class="grid2"><section aria-labelledby="h-cycles"><h2 id="h-cycles">Earlier cycles</h2>
-{_cycle_bars(earlier, tz)}{_cycles_table(earlier, tz)}</section>
-<section aria-labelledby="h-devices"><h2 id="h-devices">Devices this cycle</h2>
-{_devices(devices)}
-<h2 id="h-polls">Poll log</h2>{_failures(polls)}</section></div>
-</div>"""
-    return page(f"{s.account} · capwatch", body, script=True)
+    failed = [e for e in polls if e.outcome is not PollOutcome.OK][:FAILURES_SHOWN]
+    return render(
+        "account.html",
+        s=s,
+        alerts=sorted(alerts or [], key=lambda a: (a.fired_at is None, a.fired_at)),
+        next=next_step(s),
+        bars=cycle_bars(earlier, tz),
+        cycles=earlier,
+        zone=tz,
+        devices=devices,
+        polls_ok=sum(1 for e in polls if e.outcome is PollOutcome.OK),
+        polls_total=len(polls),
+        failures=failed,
+        script=True,
+        refresh=None,
+    )
 
 
 def account_html(state: Any, name: str) -> str:

@@ -150,7 +150,7 @@ def _html_errors(app: FastAPI) -> None:
     from fastapi.responses import FileResponse, HTMLResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    from capwatch.web.layout import page
+    from capwatch.templating import render
 
     async def not_found(request: Request, exc: Exception) -> Response:
         detail = getattr(exc, "detail", "Not Found")
@@ -158,13 +158,8 @@ def _html_errors(app: FastAPI) -> None:
         path = request.url.path
         if path.startswith("/api/") or path in ("/metrics", "/healthz") or status != 404:
             return JSONResponse({"detail": detail}, status_code=status)
-        from html import escape
-
-        body = (
-            f"<h1>Not found</h1><p>{escape(str(detail))}.</p>"
-            '<p><a href="/">Back to the overview</a> of every account.</p>'
-        )
-        return HTMLResponse(page("Not found · capwatch", body), status_code=404)
+        body = render("not_found.html", detail=str(detail), refresh=None, script=False)
+        return HTMLResponse(body, status_code=404)
 
     app.add_exception_handler(StarletteHTTPException, not_found)
 

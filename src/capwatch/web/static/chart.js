@@ -10,10 +10,29 @@
   const account = page.getAttribute("data-account");
   const api = "/api/v1/accounts/" + encodeURIComponent(account);
 
+  // The same rules as capwatch.units (format_bytes, format_range, format_percent, format_pace):
+  // a browser test holds them to the Python output.
   function fmtBytes(n) {
     if (n === null || n === undefined) return "-";
-    return Math.abs(n) >= TB ? (n / TB).toFixed(1) + " TB" : (n / GB).toFixed(1) + " GB";
+    const a = Math.abs(n);
+    if (a >= TB) return (n / TB).toFixed(2) + " TB";
+    if (a >= 100 * GB) return (n / GB).toFixed(0) + " GB";
+    if (n === 0) return "0 GB";
+    if (a >= GB) return (n / GB).toFixed(1) + " GB";
+    return (n / 1e6).toFixed(0) + " MB";
   }
+  function fmtRange(lo, hi) {
+    const a = fmtBytes(lo), b = fmtBytes(hi);
+    return a.split(" ")[1] === b.split(" ")[1] ? a.split(" ")[0] + "\u2013" + b : a + "\u2013" + b;
+  }
+  function fmtPercent(p) {
+    if (p === null || p === undefined) return "-";
+    let shown = p.toFixed(1);
+    if (p < 100 && Number(shown) >= 100) shown = "99.9";
+    return shown + "%";
+  }
+  function fmtPace(p) { return p === null || p === undefined ? "-" : p.toFixed(2) + "x"; }
+  window.capwatchFormat = { bytes: fmtBytes, range: fmtRange, percent: fmtPercent, pace: fmtPace };
   function fmtTime(iso) {
     return new Date(iso).toLocaleString([], {
       month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
@@ -178,7 +197,8 @@
   }
 
   // Daily bars -----------------------------------------------------------------------------
-  function drawDaily(box, days, allowance) {
+  // One slot per day of the whole cycle, so the first day's bar is a day wide, not the chart.
+  function drawDaily(box, days, allowance, cycle) {
     box.textContent = "";
     size(box, 0.25, 150, 220);
     const h = H, m = { l: M.l, r: 8, t: 10, b: 26 };
@@ -192,8 +212,10 @@
       el("line", { class: "grid", x1: m.l, x2: W - m.r, y1: y(b), y2: y(b) }, g);
       text(g, m.l - 6, y(b) + 4, fmtAxis(b), "end");
     }
-    const labelEvery = Math.max(Math.ceil(days.length / Math.max(Math.floor((W - m.l) / 60), 1)), 1);
-    const slot = (W - m.l - m.r) / Math.max(days.length, 1);
+    const cycleDays = cycle ? Math.round((Date.parse(cycle.end) - Date.parse(cycle.start)) / 864e5) : 0;
+    const labelEvery = Math.max(Math.ceil(Math.max(days.length, cycleDays) /
+      Math.max(Math.floor((W - m.l) / 60), 1)), 1);
+    const slot = (W - m.l - m.r) / Math.max(days.length, cycleDays, 1);
     days.forEach(function (d, i) {
       const x = m.l + i * slot;
       const over = allowance && d.used_bytes > allowance;
@@ -208,13 +230,13 @@
   const FIELDS = {
     used: function (s) { return [fmtBytes(s.used_bytes), s.used_bytes]; },
     cap: function (s) { return [s.cap_bytes ? fmtBytes(s.cap_bytes) : "unlimited", s.cap_bytes]; },
-    percent: function (s) { return [s.percent === null ? "-" : s.percent.toFixed(1) + "%", null]; },
+    percent: function (s) { return [fmtPercent(s.percent), null]; },
+    pace: function (s) { return [fmtPace(s.pace), null]; },
     projected: function (s) {
       return s.forecast ? [fmtBytes(s.forecast.expected_bytes), s.forecast.expected_bytes] : ["-", null];
     },
     range: function (s) {
-      return s.forecast ? [fmtBytes(s.forecast.low_bytes) + "–" + fmtBytes(s.forecast.high_bytes), null]
-        : ["", null];
+      return s.forecast ? [fmtRange(s.forecast.low_bytes, s.forecast.high_bytes), null] : ["", null];
     },
     allowance: function (s) {
       return [s.daily_allowance_bytes === null ? "-" : fmtBytes(s.daily_allowance_bytes) + "/day",
@@ -249,7 +271,7 @@
     const chart = document.getElementById("burndown");
     if (chart) drawBurndown(chart, last.bd);
     const daily = document.getElementById("daily");
-    if (daily) drawDaily(daily, last.bd.daily, last.summary.daily_allowance_bytes);
+    if (daily) drawDaily(daily, last.bd.daily, last.summary.daily_allowance_bytes, last.bd.cycle);
   }
   async function refresh() {
     const [summary, bd] = await Promise.all([getJSON(api), getJSON(api + "/burndown")]);

@@ -76,6 +76,7 @@ lint: $(STAMP_TEST)
 
 docs: $(STAMP_TEST)
 	$(VENV)/bin/cog -r README.md
+	$(VENV)/bin/cog -r -I docs docs/install.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

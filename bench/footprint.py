@@ -108,14 +108,33 @@ def measure(args: list[str], env: dict[str, str], runs: int) -> str:
     return f"{wall:7.2f} s {rss:7.1f} MiB  exit {codes}"
 
 
-def serve_rss(workdir: Path, config: Path, minutes: float) -> list[tuple[float, float]]:
-    """Run ``capwatch serve`` for ``minutes``; sample RSS (MiB) every minute."""
+PAGES = ("/", "/accounts/isp", "/api/v1/accounts/isp", "/api/v1/accounts/isp/burndown")
+"""What ``--pages`` opens before each sample: the overview, the account page and what its
+script fetches."""
+
+
+def _open_pages(port: int) -> None:
+    import httpx
+
+    for path in PAGES:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}{path}", timeout=30)
+        except httpx.HTTPError as exc:
+            print(f"  {path}: {exc}", flush=True)
+
+
+def serve_rss(
+    workdir: Path, config: Path, minutes: float, pages: bool = False
+) -> list[tuple[float, float]]:
+    """Run ``capwatch serve`` for ``minutes``; sample RSS (MiB) every minute (with ``pages``,
+    after opening :data:`PAGES` as a browser on the dashboard would)."""
     import psutil
     from tests.fixtures.common import free_port
 
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "capwatch", "--config", str(config), "serve"],
-        env=_env(workdir, free_port()),
+        env=_env(workdir, port),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -125,6 +144,8 @@ def serve_rss(workdir: Path, config: Path, minutes: float) -> list[tuple[float, 
         t0 = time.monotonic()
         time.sleep(10)
         while True:
+            if pages:
+                _open_pages(port)
             elapsed = time.monotonic() - t0
             samples.append((elapsed / 60, ps.memory_info().rss / 2**20))
             print(f"  serve t={elapsed / 60:5.1f} min rss={samples[-1][1]:6.1f} MiB", flush=True)
@@ -137,7 +158,7 @@ def serve_rss(workdir: Path, config: Path, minutes: float) -> list[tuple[float, 
     return samples
 
 
-def run_size(n: int, runs: int, serve_minutes: float, step: timedelta) -> None:
+def run_size(n: int, runs: int, serve_minutes: float, step: timedelta, pages: bool = False) -> None:
     """All measurements at one history size."""
     from tests.fakes import meter
     from tests.fakes._server import serve
@@ -155,7 +176,7 @@ def run_size(n: int, runs: int, serve_minutes: float, step: timedelta) -> None:
             print(f"  capwatch --help   {measure(['--help'], env, runs)}")
             print(f"  capwatch status   {measure([*cfg, 'status'], env, runs)}")
             if serve_minutes:
-                serve_rss(workdir, config, serve_minutes)
+                serve_rss(workdir, config, serve_minutes, pages)
                 print(f"  polls served by the fake during serve: {state.requests}")
 
 
@@ -166,12 +187,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--serve-minutes", type=float, default=0.0)
     parser.add_argument("--step-minutes", type=float, default=5.0, help="history spacing")
+    parser.add_argument(
+        "--pages", action="store_true", help="open the dashboard's pages before each sample"
+    )
     args = parser.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so a stopped benchmark also stops its `capwatch serve`.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, runs={args.runs}")
     for n in (int(x) for x in args.history.split(",")):
-        run_size(n, args.runs, args.serve_minutes, timedelta(minutes=args.step_minutes))
+        run_size(n, args.runs, args.serve_minutes, timedelta(minutes=args.step_minutes), args.pages)
     return 0
 
 

@@ -21,6 +21,30 @@ def test_readme_generated_sections_are_current() -> None:
     )
 
 
+def test_install_md_figures_come_from_benchmarks() -> None:
+    """Issue 16 point 14: docs/install.md's figures are generated from BENCHMARKS.md's "Figures
+    the docs quote" (and its poll intervals from the providers), and each quoted figure is one
+    BENCHMARKS.md measured."""
+    result = subprocess.run(
+        [sys.executable, "-m", "cogapp", "--check", "-I", "docs", str(ROOT / "docs/install.md")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, (
+        "docs/install.md is stale: run `make docs`\n" + result.stdout + result.stderr
+    )
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        import figures  # docs/figures.py
+    finally:
+        sys.path.remove(str(ROOT / "docs"))
+    assert {"serve_rss", "serve_pages_rss", "help_rss", "poll_rss"} <= set(figures.quoted())
+    assert figures.measured_elsewhere() == {}
+    text = (ROOT / "docs/install.md").read_text()
+    assert "15 minutes by default" not in text and "every 15 minutes" in text  # http_json's
+
+
 def test_readme_quick_start_has_exactly_the_two_commands() -> None:
     text = (ROOT / "README.md").read_text()
     quick = text.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]

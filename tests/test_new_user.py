@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from capwatch.config import load_settings
-from capwatch.models import AccountStatus, PollOutcome
+from capwatch.models import AccountStatus, PollLogEntry, PollOutcome
 from capwatch.service.coordinator import Coordinator
 from capwatch.service.views import account_summary
 from capwatch.store import open_store
@@ -236,3 +236,52 @@ def test_point_8_shell_completion_as_the_readme_documents_it(shell: str, marker:
         timeout=60,
     ).stdout
     assert marker in script and "_CAPWATCH_COMPLETE" in script
+
+
+def test_point_4_pages_and_emails_are_templates_on_one_base_layout(tmp_path: Path) -> None:
+    """Pages and emails render through Jinja2 on base.html, with autoescaping: a hostile alert
+    text or error stays text in the overview, the account page, the 404 page and the email."""
+    from fastapi.testclient import TestClient
+
+    from capwatch.models import AlertState, CycleSummary
+    from capwatch.notify.templates import Body, Row, render_html, render_text
+    from capwatch.templating import TEMPLATES, environment
+    from capwatch.web.app import create_app
+
+    env = environment()
+    assert env.autoescape is not False
+    for name in ("page.html", "email.html"):
+        assert env.loader is not None
+        source = env.loader.get_source(env, name)[0]
+        assert '{% extends "base.html" %}' in source
+    for name in ("overview.html", "account.html", "not_found.html"):
+        assert '{% extends "page.html" %}' in (TEMPLATES / name).read_text()
+    hostile = '<script>alert("x")</script>'
+    body = Body(hostile, hostile, [Row(hostile, hostile)], notes=[hostile])
+    html = render_html(body)
+    assert hostile not in html and "&lt;script&gt;" in html
+    assert html.startswith("<!doctype html>") and '<meta charset="utf-8">' in html
+    assert hostile in render_text(body)  # plain text is not HTML-escaped
+
+    config = tmp_path / "capwatch.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n'
+        '[[accounts]]\nname = "home"\nprovider = "host"\ncap = "1 TB"\n'
+    )
+    settings = load_settings(config)
+    store = open_store(settings.resolved_database_url())
+    try:
+        now = datetime.now(UTC)
+        summary: CycleSummary = account_summary(settings, store, "home", now)
+        store.save_alert_states(
+            [AlertState("home", "used", "90", summary.cycle.start, True, now, None, 95.0, hostile)]
+        )
+        store.log_poll(PollLogEntry("home", now, 1.0, PollOutcome.CONNECT, "ConnectError", hostile))
+        client = TestClient(create_app(settings, store), base_url="http://127.0.0.1")
+        for path in ("/", "/accounts/home", "/accounts/%3Cscript%3E"):
+            page = client.get(path).text
+            assert hostile not in page and "<script>alert" not in page, path
+            assert page.startswith("<!doctype html>") and 'href="/static/capwatch.css"' in page
+        assert "&lt;script&gt;" in client.get("/").text
+    finally:
+        store.close()

@@ -14,6 +14,7 @@ from capwatch.models import AlertEvent, Cycle
 from capwatch.notify.reports import build_alert, build_monthly, build_weekly, current_view
 from capwatch.notify.schedule import due_reports, last_fire, weekly_key
 from capwatch.notify.templates import inline_preview
+from capwatch.units import format_range
 from tests.fixtures.common import FakeClock
 from tests.fixtures.smtp import NotifyEnv
 
@@ -185,7 +186,7 @@ def test_point_2_chart_shows_the_summarys_projection_or_none(
     assert _cli(notify_env, "chart", "-o", str(svg)).exit_code == 0  # type: ignore[attr-defined]
     fc = summary["forecast"]
     assert f"Projected {gb(fc['expected_bytes'])}" in svg.read_text()
-    assert f"({gb(fc['low_bytes'])} to {gb(fc['high_bytes'])})" in svg.read_text()
+    assert f"({format_range(fc['low_bytes'], fc['high_bytes'])})" in svg.read_text()
 
 
 @pytest.mark.parametrize("hour", [1, 30, 200, 440])

@@ -173,6 +173,9 @@ async def run(settings: Settings, *, on_ready: Callable[[str], None] | None = No
 
     skip_unused_modules()  # before the web stack (httpx, FastAPI) is imported
     tune_allocator()  # before any thread starts
+    from capwatch.templating import use_cache_dir
+
+    use_cache_dir(settings.data_dir / "cache" / "templates")  # a restart loads, not compiles
 
     from capwatch.store import open_store
 

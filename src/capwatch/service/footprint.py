@@ -14,7 +14,7 @@ and fall back from (httpx to a stub ``main``, FastAPI to "not a v1 model").
 default glibc raises its mmap and trim thresholds every time a large block is freed, so the big
 transient buffers of a summary (SQLite's sorter and page cache, result rows) end up on the heap
 and stay resident after they are freed; and every thread that touches the store gets its own
-arena. It fixes both thresholds at 128 KiB and caps the arenas at two, as the ``MALLOC_*``
+arena. It fixes both thresholds at 128 KiB and keeps a single arena, as the ``MALLOC_*``
 environment variables would. Anything the user set in the environment wins, and on other C
 libraries it does nothing.
 
@@ -41,7 +41,7 @@ M_ARENA_MAX = -8
 
 # name -> (mallopt parameter, value, the environment variable that overrides it)
 SETTINGS: dict[str, tuple[int, int, str]] = {
-    "M_ARENA_MAX": (M_ARENA_MAX, 2, "MALLOC_ARENA_MAX"),
+    "M_ARENA_MAX": (M_ARENA_MAX, 1, "MALLOC_ARENA_MAX"),
     "M_MMAP_THRESHOLD": (M_MMAP_THRESHOLD, 128 * 1024, "MALLOC_MMAP_THRESHOLD_"),
     "M_TRIM_THRESHOLD": (M_TRIM_THRESHOLD, 128 * 1024, "MALLOC_TRIM_THRESHOLD_"),
 }

@@ -152,6 +152,7 @@ async def test_fetch_configured_service_no_history(
     ("mode", "exc"),
     [
         ("bad_password", AuthRequired),
+        ("bad_password_404", AuthRequired),  # real: Apache's 404 page for bad credentials
         ("5xx", ServerError),
         ("html", BadResponse),
         ("truncated", BadResponse),

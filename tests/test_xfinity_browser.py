@@ -80,6 +80,21 @@ async def test_unattended_login_then_poll(
     assert again.used_bytes == 585 * GB and state.hits == ["GET usage"]
 
 
+async def test_the_old_one_page_form_gets_the_user_name_too(
+    xfinity_chromium: str, xfinity_fake: tuple[FakeXfinityState, str], xfinity_make_provider: Make
+) -> None:
+    """The sign-in page before late 2021 had #user and #passwd on one form (the seed scraper's);
+    filling only the password there was refused as a wrong password (issue 17)."""
+    state, _ = xfinity_fake
+    state.login_style = "single"
+    provider = _unattended(xfinity_make_provider)
+    async with httpx.AsyncClient() as client:
+        snap = await provider.fetch(client)
+    assert snap.used_bytes == 585 * GB
+    assert "POST /login password" in state.hits and "POST /login username" not in state.hits
+    assert list(state.sessions.values()) == [True]  # its "Stay signed in" was ticked
+
+
 async def test_expired_session_is_renewed_unattended(
     xfinity_chromium: str, xfinity_fake: tuple[FakeXfinityState, str], xfinity_make_provider: Make
 ) -> None:

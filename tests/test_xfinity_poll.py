@@ -65,8 +65,30 @@ async def test_poll_graphql_gives_the_same_bytes(
     _seed_session(state, provider, token=True)
     async with httpx.AsyncClient() as client:
         snap = await provider.fetch(client)
-    assert (snap.used_bytes, snap.cap_bytes) == (585 * GB, 1229 * GB)
+    assert snap.used_bytes == 585 * GB
+    assert snap.cap_bytes == 1230 * GB  # 1.23 TB: within the gateway's rounding of 1229 GB
     assert "POST graphql" in state.hits and "GET usage" not in state.hits
+
+
+async def test_the_usage_path_is_an_option(
+    xfinity_fake: tuple[FakeXfinityState, str], xfinity_make_provider: Make
+) -> None:
+    """Xfinity has moved the usage JSON before (issue 17): the path is an option, today's the
+    default."""
+    state, _ = xfinity_fake
+    provider = xfinity_make_provider(api_shape="json")
+    _seed_session(state, provider)
+    async with httpx.AsyncClient() as client:
+        await provider.fetch(client)
+    moved = xfinity_make_provider(api_shape="json", usage_path="/apis/services/internet/usage")
+    _seed_session(state, moved)
+    async with httpx.AsyncClient() as client:
+        snap = await moved.fetch(client)
+    assert snap.used_bytes == 585 * GB
+    assert state.usage_paths == [
+        "/apis/csp/account/me/services/internet/usage",
+        "/apis/services/internet/usage",
+    ]
 
 
 async def test_auto_shape_uses_graphql_when_only_a_token_is_known(

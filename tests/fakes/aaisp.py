@@ -91,7 +91,8 @@ async def _quota(request: Request) -> Response:
     login = creds.get("control_login") or creds.get("account_number")
     password = creds.get("control_password") or creds.get("account_password")
     if state.mode == "bad_password" or (login, password) != (state.username, state.password):
-        return JSONResponse({"error": "Login failed: bad username or password"})
+        # A&A's real answer (tests/data/real/aaisp/chaos_quota_error_auth.json), HTTP 200
+        return JSONResponse({"error": "Control authorisation failed"})
     if state.mode == "error":
         return JSONResponse({"error": "Service temporarily unavailable"})
     lines = [] if state.mode == "empty" else state.lines

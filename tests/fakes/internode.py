@@ -1,7 +1,8 @@
 """A fake Internode Customer Tools API v1.5 (HTTP Basic auth, XML).
 
 Routes: GET /api/v1.5/ (services), GET /api/v1.5/{id}/usage, GET /api/v1.5/{id}/history.
-Modes: ok, bad_password, 5xx, html, truncated, 429, unlimited, empty (no services), error.
+Modes: ok, bad_password, bad_password_404 (the real 404 page), 5xx, html, truncated, 429,
+unlimited, empty (no services), error.
 Run standalone: ``python -m tests.fakes.internode --port 8084 [--mode ok]``
 (user ``fakeuser`` / password ``fake-node-password``).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -18,7 +20,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-MODES = ["ok", "bad_password", "5xx", "html", "truncated", "429", "unlimited", "empty", "error"]
+MODES = [
+    "ok", "bad_password", "bad_password_404", "5xx", "html", "truncated", "429", "unlimited",
+    "empty", "error",
+]  # fmt: skip
+REAL_404 = (
+    Path(__file__).resolve().parent.parent / "data/real/internode/error_404_bad_credentials.html"
+)
 USERNAME = "fakeuser"
 PASSWORD = "fake-node-password"
 SERVICE_ID = "1917923"
@@ -63,6 +71,8 @@ def _early(state: InternodeState, request: Request) -> Response | None:
         return Response(
             "<!DOCTYPE html><html><body>Internode</body></html>", media_type="text/html"
         )
+    if state.mode == "bad_password_404":  # as a real exchange recorded it
+        return Response(REAL_404.read_text(), status_code=404, media_type="text/html")
     if not _authorised(state, request):
         return Response(
             HEAD + "<error><msg>Authentication failed</msg></error>",

@@ -54,6 +54,8 @@ class StartcaState:
         }
     )
     requests: list[dict[str, Any]] = field(default_factory=list)
+    body: str | None = None
+    """Served as it is (after the key check) when set: a saved real reply."""
 
 
 async def _usage(request: Request) -> Response:
@@ -71,6 +73,8 @@ async def _usage(request: Request) -> Response:
         return Response(
             '<?xml version="1.0"?><error>Invalid API key</error>', media_type="text/xml"
         )
+    if state.body is not None:
+        return Response(state.body, media_type="text/xml")
     numbers = dict.fromkeys(state.numbers, 0) if state.mode == "empty" else state.numbers
     body = USAGE_XML.format(**numbers)
     if state.mode == "truncated":

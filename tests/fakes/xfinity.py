@@ -53,6 +53,7 @@ class FakeXfinityState:
     unlimited_404: bool = False
     html_usage: bool = False  # the usage API answers with the sign-in page (200)
     expired_style: str = "401"  # "401" | "redirect"
+    login_style: str = "two-step"  # "single": the old one-page form (#user and #passwd)
     simulate_user: bool = False  # pages fill and submit themselves, as a person would
     tz: str = "America/New_York"
     home_gb: float = 585.0
@@ -65,6 +66,7 @@ class FakeXfinityState:
     logins: dict[str, bool] = field(default_factory=dict)  # login cookie -> rm
     codes: dict[str, bool] = field(default_factory=dict)
     hits: list[str] = field(default_factory=list)
+    usage_paths: list[str] = field(default_factory=list)
 
     def expire_all(self) -> None:
         """Forget every session and token (the server-side session expired)."""
@@ -134,7 +136,7 @@ def usage_graphql(state: FakeXfinityState) -> dict[str, Any]:
             "endDate": end.isoformat(),
             "daysRemaining": 0,
             "currentUsage": {"value": used, "unit": "GB"},
-            "allowableUsage": {"value": round(state.cap_gb / 1024, 1), "unit": "TB"},
+            "allowableUsage": {"value": round(state.cap_gb / 1000, 2), "unit": "TB"},  # as real
             "overage": 0,
             "overageCharge": 0,
             "maximumOverageCharge": 100,
@@ -178,9 +180,11 @@ def _form(
     cont: str = "/oauth/authorize",
     state: FakeXfinityState | None = None,
 ) -> str:
-    name = {"username": "login_username.html", "password": "login_password.html"}.get(
-        step, "login_mfa.html"
-    )
+    name = {
+        "username": "login_username.html",
+        "password": "login_password.html",
+        "single": "login_single.html",
+    }.get(step, "login_mfa.html")
     return _render(
         name,
         user=html.escape(user, quote=True),
@@ -217,13 +221,16 @@ class _Handlers:
         if self.state.access_denied:
             return _denied()
         cont = request.query_params.get("continue", "/oauth/authorize")
-        return HTMLResponse(_form("username", cont=cont, state=self.state))
+        first = "single" if self.state.login_style == "single" else "username"
+        return HTMLResponse(_form(first, cont=cont, state=self.state))
 
     async def login_post(self, request: Request) -> Response:
         """The form's steps: username, password, verification."""
         body = (await request.body()).decode("utf-8")
         form = {k: v[-1] for k, v in parse_qs(body).items()}
         step = form.get("flowStep", "")
+        if not step and "passwd" in form:  # the old one-page form posts no flowStep
+            step = "password"
         self.state.hits.append(f"POST /login {step}")
         if self.state.access_denied:
             return _denied()
@@ -251,7 +258,8 @@ class _Handlers:
             return _form("verification", user=user, error=msg, cont=cont)
         if user != state.username or form.get("passwd") != state.password:
             msg = "The Xfinity ID or password you entered was incorrect. Please try again."
-            return _form("password", user=user, error=msg, cont=cont)
+            again = "single" if state.login_style == "single" else "password"
+            return _form(again, user=user, error=msg, cont=cont)
         if state.security_check:
             return _render("security_check.html")
         if state.mfa:
@@ -286,6 +294,7 @@ class _Handlers:
         """The customer API's usage JSON, or one of its failure modes."""
         state = self.state
         state.hits.append("GET usage")
+        state.usage_paths.append(request.url.path)
         if state.access_denied:
             return _denied()
         if state.html_usage:
@@ -293,9 +302,10 @@ class _Handlers:
         if request.cookies.get(SESSION_COOKIE) not in state.sessions:
             if state.expired_style == "redirect":
                 return RedirectResponse("/login?s=oauth", 302)
-            return JSONResponse({"code": "401", "message": "Unauthorized"}, status_code=401)
+            # as real (tests/data/real/xfinity/api_401_unauthenticated.json)
+            return JSONResponse({"error": "unauthenticated"}, status_code=401)
         if state.unlimited_404:
-            msg = {"code": "404", "message": "Plan does not support the usage meter feature"}
+            msg = {"message": "Plan does not support the usage meter feature."}  # as real
             return JSONResponse(msg, status_code=404)
         return JSONResponse(usage_json(state))
 
@@ -324,6 +334,7 @@ def build_app(state: FakeXfinityState) -> Starlette:
         Route("/oauth/authorize", h.authorize),
         Route("/oauth/callback", h.callback),
         Route("/apis/csp/account/me/services/internet/usage", h.usage),
+        Route("/apis/services/internet/usage", h.usage),  # the path before 2021
         Route("/galileo/graphql", h.graphql, methods=["POST"]),
     ]
     return Starlette(routes=routes)

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "chart": "capwatch.cli.chart:chart",
     "report": "capwatch.cli.report:report",
     "notify": "capwatch.cli.notify:notify",
+    "check-response": "capwatch.cli.check_response:check_response",
 }
 
 

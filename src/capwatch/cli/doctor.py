@@ -173,9 +173,16 @@ def notify_checks(settings: Any) -> Iterator[Check]:
 
 
 @click.command()
+@click.option(
+    "--bundle",
+    "bundle",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a support bundle (zip): the findings, recent polls and refused replies, "
+    "secrets taken out. `capwatch check-response` reads its replies back.",
+)
 @click.pass_context
 @handle_errors
-def doctor(ctx: click.Context) -> None:
+def doctor(ctx: click.Context, bundle: Path | None) -> None:
     """Check the config, secrets, store, file permissions and each provider's prerequisites."""
     from rich.table import Table
 
@@ -191,5 +198,26 @@ def doctor(ctx: click.Context) -> None:
         mark = "[yellow]![/yellow]" if c.warning else "[green]✓[/green]" if c.ok else "[red]✗[/red]"
         table.add_row(mark, c.area, c.detail)
     console().print(table)
+    if bundle is not None:
+        _write_bundle(settings, checks, bundle)
     if any(not c.ok and not c.warning for c in checks):
         ctx.exit(1)
+
+
+def _write_bundle(settings: Any, checks: list[Check], target: Path) -> None:
+    from capwatch.cli._common import store_for
+    from capwatch.support import write_bundle
+
+    findings = [
+        f"{'warn' if c.warning else 'ok' if c.ok else 'FAIL'}  {c.area}: {c.detail}" for c in checks
+    ]
+    store = store_for(settings, read_only=True)
+    try:
+        members = write_bundle(settings, store, findings, target)
+    finally:
+        store.close()
+    replies = sum(1 for m in members if "/reply-" in m)
+    click.echo(
+        f"wrote {target}: {len(members)} files, {replies} refused repl"
+        f"{'y' if replies == 1 else 'ies'} (read one with `capwatch check-response`)"
+    )

@@ -105,11 +105,8 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max((when - utcnow()).total_seconds(), 0.0)
 
 
-def json_body(response: httpx.Response) -> Any:
-    """Decode a JSON body, raising BadResponse (with the text kept) when it is not JSON."""
-    where = _where(response.request)
-    ctype = response.headers.get("content-type", "")
-    text = response.text
+def json_text(text: str, where: str, ctype: str = "") -> Any:
+    """Decode JSON text, raising BadResponse (with the text kept) when it is not JSON."""
     try:
         return json.loads(text)
     except RecursionError:
@@ -119,3 +116,10 @@ def json_body(response: httpx.Response) -> Any:
         if not text.strip():
             kind = "an empty body"
         raise BadResponse(f"{where}: expected JSON, got {kind}", payload=text[:20000]) from exc
+
+
+def json_body(response: httpx.Response) -> Any:
+    """Decode a JSON body, raising BadResponse (with the text kept) when it is not JSON."""
+    return json_text(
+        response.text, _where(response.request), response.headers.get("content-type", "")
+    )

@@ -30,7 +30,7 @@ from capwatch.analysis.cycles import cycle_from_dates
 from capwatch.errors import AuthRequired, BadResponse, ConfigError, MfaRequired, WrongPassword
 from capwatch.fsutil import write_atomic
 from capwatch.models import Snapshot, as_utc, utcnow
-from capwatch.providers._http import json_body, send
+from capwatch.providers._http import json_body, json_text, send
 from capwatch.providers._isputil import strip_secrets, to_decimal, to_int, zone
 from capwatch.providers.base import Prompter, Provider, ProviderOptions
 from capwatch.secrets import Secret, redact, register_secret
@@ -69,6 +69,13 @@ def parse_usage(
         raise BadResponse(f"{where}: usedMb missing", payload=dict(payload))
     used = _mb(payload["usedMb"], f"{where}.usedMb")
     remaining = payload.get("remainingMb")
+    if used == 0 and remaining is None and payload.get("lastUpdated") is None:
+        # Real: MyAussie's answer while it has no figure (all zero, nothing updated); stored, it
+        # would read as an unlimited plan with nothing used.
+        raise BadResponse(
+            f"{where}: no usage figure yet (usedMb 0, remainingMb and lastUpdated null)",
+            payload=dict(payload),
+        )
     cap = None if remaining is None else used + _mb(remaining, f"{where}.remainingMb", neg=True)
     observed = _last_updated(payload.get("lastUpdated"), tz, where) or (now or utcnow())
     start = end = None
@@ -274,6 +281,13 @@ class AussieProvider(Provider[AussieOptions]):
         mfa = isinstance(twofa, Mapping) and bool(twofa.get("required"))
         return session, mfa
 
+    reply_kind: ClassVar[str] = "the MyAussie API's /broadband/{service_id}/usage JSON"
+
+    def parse_reply(self, text: str) -> Snapshot:
+        """Read a saved usage answer."""
+        tz = zone(self.options.timezone, "aussie.timezone")
+        return parse_usage(json_text(text, "MyAussie reply"), tz=tz, now=self.context.clock())
+
     async def _read(self, client: httpx.AsyncClient, session: dict[str, Any]) -> Snapshot:
         api = self.options.api_base_url.rstrip("/")
         headers = self._headers(session)
@@ -306,6 +320,11 @@ class AussieProvider(Provider[AussieOptions]):
     def _expect_ok(response: httpx.Response) -> None:
         if response.status_code >= 300:
             where = f"{response.request.method} {response.request.url.path}"
+            if response.status_code == 400 and "not a broadband service" in response.text:
+                raise ConfigError(
+                    f"aussie.service_id: {where}: MyAussie says this service is not a "
+                    "broadband service (pick a broadband one from `capwatch doctor`)"
+                )
             raise BadResponse(
                 f"{where}: HTTP {response.status_code}", payload=redact(response.text[:2000])
             )

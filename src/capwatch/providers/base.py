@@ -93,6 +93,16 @@ class Provider(ABC, Generic[OptionsT]):
         """Return human-readable problems that stop this provider from working (for doctor)."""
         return []
 
+    reply_kind: ClassVar[str] = ""
+    """What :meth:`parse_reply` reads, for ``capwatch check-response`` ("" when nothing)."""
+    reply_needs_account: ClassVar[bool] = False
+    """:meth:`parse_reply` reads options no default stands for (http_json's paths)."""
+
+    def parse_reply(self, text: str) -> Snapshot:
+        """What a poll would make of a saved reply body, offline: the same parser as
+        :meth:`fetch`, on text the user saved (``capwatch check-response``)."""
+        raise NotImplementedError(f"the {self.name} provider reads no reply a user could save")
+
 
 @cache
 def _entry_points() -> dict[str, object]:

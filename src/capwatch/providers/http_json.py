@@ -22,7 +22,7 @@ from pydantic import Field, field_validator, model_validator
 from capwatch.analysis.cycles import local_midnight
 from capwatch.errors import BadResponse
 from capwatch.models import Snapshot, as_utc, utcnow
-from capwatch.providers._http import json_body, send
+from capwatch.providers._http import json_body, json_text, send
 from capwatch.providers._isputil import strip_secrets, to_decimal, url_secrets, zone
 from capwatch.providers.base import Provider, ProviderOptions
 from capwatch.secrets import Secret, redact
@@ -262,3 +262,14 @@ class HttpJsonProvider(Provider[HttpJsonOptions]):
             kept = exc.payload
             kept = redact(kept) if isinstance(kept, str) else strip_secrets(kept, secrets)
             raise BadResponse(redact(str(exc)), payload=kept) from None
+
+    reply_kind: ClassVar[str] = "the JSON the configured URL answers"
+    reply_needs_account: ClassVar[bool] = True
+
+    def parse_reply(self, text: str) -> Snapshot:
+        """Read a saved answer with the account's paths, as :meth:`fetch` would."""
+        opts = self.options
+        tz = zone(opts.timezone, "http_json.timezone") if opts.timezone else self.context.timezone
+        return parse_payload(
+            json_text(text, "http_json reply"), opts, tz=tz, now=self.context.clock()
+        )

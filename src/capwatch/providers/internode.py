@@ -29,9 +29,9 @@ from capwatch.analysis.cycles import CycleRule, local_midnight
 from capwatch.errors import AuthRequired, BadResponse, ConfigError
 from capwatch.models import Cycle, CycleTotal, Snapshot, utcnow
 from capwatch.providers._http import send
-from capwatch.providers._isputil import element_to_dict, parse_xml, to_int, zone
+from capwatch.providers._isputil import element_to_dict, parse_xml, redact_text, to_int, zone
 from capwatch.providers.base import Provider, ProviderOptions
-from capwatch.secrets import Secret
+from capwatch.secrets import Secret, redact
 
 SOURCE = "internode"
 ADELAIDE = "Australia/Adelaide"
@@ -49,6 +49,11 @@ class InternodeOptions(ProviderOptions):
     timezone: str = ADELAIDE
 
 
+def _kept(text: str, secrets: Iterable[str]) -> str:
+    """The reply as received, secrets out, for the diagnosis archive."""
+    return redact_text(redact(text[:20000]), secrets)
+
+
 def _root(text: str, where: str, secrets: Iterable[str]) -> ET.Element:
     root = parse_xml(text, where, secrets=secrets)
     error = root if root.tag == "error" else root.find(".//error")
@@ -59,7 +64,7 @@ def _root(text: str, where: str, secrets: Iterable[str]) -> ET.Element:
                 message = message.replace(secret, "***")
         if any(word in message.lower() for word in _AUTH_WORDS):
             raise AuthRequired(f"{where}: {message}")
-        raise BadResponse(f"{where}: error {message!r}", payload=element_to_dict(root))
+        raise BadResponse(f"{where}: error {message!r}", payload=_kept(text, secrets))
     return root
 
 
@@ -68,7 +73,7 @@ def parse_services(text: str, *, secrets: Iterable[str] = ()) -> list[tuple[str,
     root = _root(text, "Internode services", secrets)
     found = [
         ((node.text or "").strip(), node.get("type", ""))
-        for node in root.iter("service")
+        for node in root.findall("api/services/service")
         if (node.text or "").strip()
     ]
     return found
@@ -102,9 +107,9 @@ def parse_usage(
     tz = tz or ZoneInfo(ADELAIDE)
     where = "Internode usage"
     root = _root(text, where, secrets)
-    traffic = _total_traffic(root.iter("traffic"))
+    traffic = _usage_traffic(root)
     if traffic is None:
-        raise BadResponse(f'{where}: no <traffic name="total">', payload=element_to_dict(root))
+        raise BadResponse(f'{where}: no <traffic name="total">', payload=_kept(text, secrets))
     unit = traffic.get("unit", "bytes")
     if unit != "bytes":
         raise BadResponse(f"{where}: unit {unit!r}, expected 'bytes'")
@@ -123,6 +128,15 @@ def parse_usage(
         units="bytes",
         raw=element_to_dict(root),
     )
+
+
+def _usage_traffic(root: ET.Element) -> ET.Element | None:
+    """The ``<traffic name="total">`` of a ``/usage`` answer (``internode/api/traffic``), or
+    the root itself when the answer is that element alone; never one nested deeper (a
+    ``/history`` answer's per-day traffic is not this cycle's usage)."""
+    if root.tag == "traffic":
+        return root if root.get("name", "total") == "total" else None
+    return _total_traffic(root.findall("api/traffic"))
 
 
 def _total_traffic(nodes: Iterable[ET.Element]) -> ET.Element | None:
@@ -215,6 +229,13 @@ class InternodeProvider(Provider[InternodeOptions]):
         current = Cycle(snap.cycle_start, snap.cycle_end)
         return replace(snap, history=history_cycles(days, current, tz))
 
+    reply_kind: ClassVar[str] = "the Customer Tools API's /usage XML"
+
+    def parse_reply(self, text: str) -> Snapshot:
+        """Read a saved ``/usage`` answer."""
+        tz = zone(self.options.timezone, "internode.timezone")
+        return parse_usage(text, tz=tz, now=self.context.clock())
+
     async def _get(self, client: httpx.AsyncClient, url: str, password: str) -> str:
         response = await send(
             client,
@@ -225,5 +246,20 @@ class InternodeProvider(Provider[InternodeOptions]):
         )
         if response.status_code >= 300:
             where = f"GET {response.request.url.path}"
+            html = (
+                response.text.lstrip()[:1].startswith("<")
+                and "<html" in response.text[:500].lower()
+            )
+            if (
+                response.status_code == 404
+                and html
+                and response.request.url.path.endswith("/v1.5/")
+            ):
+                # A recorded real exchange: bad credentials on the service list come back as
+                # Apache's 404 page (tests/data/real/internode/error_404_bad_credentials.html).
+                raise AuthRequired(
+                    f"{where}: Internode answered 404 to the service list, which is how it "
+                    "refuses a wrong username or password: check them"
+                )
             raise BadResponse(f"{where}: HTTP {response.status_code}")
         return response.text

@@ -9,7 +9,9 @@ The answer looks like::
     </usage>
 
 The cap is not in the answer: it is an option (``cap_gb``; ``unlimited = true`` for unlimited
-plans). Start.ca meters the calendar month in America/Toronto and counts downloads only on most
+plans, whose replies put all traffic under ``<grace>`` and 0 under ``<used>``: capwatch then
+counts ``<total>``). A wrong key is answered with the plain text ``ERROR``. Start.ca meters
+the calendar month in America/Toronto and counts downloads only on most
 plans (``count_upload = true`` adds uploads). The API caches usage for an hour. The key travels
 in the query string, so it is registered for redaction and never put in errors or ``raw``.
 """
@@ -28,7 +30,7 @@ from capwatch.analysis.cycles import CycleRule
 from capwatch.errors import AuthRequired, BadResponse
 from capwatch.models import Snapshot, utcnow
 from capwatch.providers._http import send
-from capwatch.providers._isputil import element_to_dict, parse_xml, redact_text, to_int, zone
+from capwatch.providers._isputil import parse_xml, redact_text, to_int, zone
 from capwatch.providers.base import Provider, ProviderOptions
 from capwatch.secrets import Secret, redact
 
@@ -68,20 +70,25 @@ def parse_usage(
     """Turn the usage API's XML into a Snapshot (pure)."""
     tz = tz or ZoneInfo(TORONTO)
     where = "Start.ca usage"
+    if text.strip() == "ERROR":  # the plain-text failure answer real clients test for
+        raise AuthRequired(f"{where}: the API answered ERROR (a wrong or disabled API key)")
     root = parse_xml(text, where, secrets=secrets)
-    _raise_error(root, where, secrets)
+    kept = redact_text(redact(text[:20000]), secrets)  # the reply as received, for diagnosis
+    _raise_error(root, where, secrets, kept)
     if root.tag != "usage":
-        raise BadResponse(
-            f"{where}: expected <usage>, got <{root.tag}>", payload=element_to_dict(root)
-        )
+        raise BadResponse(f"{where}: expected <usage>, got <{root.tag}>", payload=kept)
     counts = {
         f"{group}_{way}": _count(root, group, way)
         for group in ("total", "used", "grace")
         for way in ("download", "upload")
     }
     if counts["used_download"] is None:
-        raise BadResponse(f"{where}: <used><download> missing", payload=element_to_dict(root))
+        raise BadResponse(f"{where}: <used><download> missing", payload=kept)
     used = counts["used_download"] + ((counts["used_upload"] or 0) if count_upload else 0)
+    if unlimited and counts["total_download"] is not None:
+        # Unlimited plans count everything as grace and report <used> as 0 (real replies in
+        # tests/data/real/startca): what the line used is the total.
+        used = counts["total_download"] + ((counts["total_upload"] or 0) if count_upload else 0)
     observed = now or utcnow()
     cycle = CycleRule(None, tz).cycle_at(observed)
     raw: dict[str, Any] = {"version": (root.findtext("version") or "").strip() or None, **counts}
@@ -98,14 +105,14 @@ def parse_usage(
     )
 
 
-def _raise_error(root: ET.Element, where: str, secrets: tuple[str, ...]) -> None:
+def _raise_error(root: ET.Element, where: str, secrets: tuple[str, ...], kept: str) -> None:
     node = root if root.tag == "error" else root.find("error")
     if node is None:
         return
     message = redact_text(redact("".join(node.itertext()).strip()[:200]), secrets)
     if any(word in message.lower() for word in _KEY_WORDS):
         raise AuthRequired(f"{where}: the API refused the key ({message})")
-    raise BadResponse(f"{where}: error {message!r}", payload=element_to_dict(root))
+    raise BadResponse(f"{where}: error {message!r}", payload=kept)
 
 
 def _count(root: Any, group: str, way: str) -> int | None:
@@ -146,12 +153,21 @@ class StartcaProvider(Provider[StartcaOptions]):
                 f"GET /support/usage/api: HTTP {response.status_code}",
                 payload=redact_text(redact(response.text[:2000]), (key,)),
             )
+        return self._parse(response.text, (key,))
+
+    reply_kind: ClassVar[str] = "the usage API's XML (GET /support/usage/api?key=...)"
+
+    def parse_reply(self, text: str) -> Snapshot:
+        """Read a saved usage API answer (the cap comes from the options, as when polling)."""
+        return self._parse(text, ())
+
+    def _parse(self, text: str, secrets: tuple[str, ...]) -> Snapshot:
         return parse_usage(
-            response.text,
+            text,
             cap_bytes=self._cap_bytes(),
             unlimited=self.options.unlimited,
             count_upload=self.options.count_upload,
             tz=zone(self.options.timezone, "startca.timezone"),
-            secrets=(key,),
+            secrets=secrets,
             now=self.context.clock(),
         )

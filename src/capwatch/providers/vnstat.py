@@ -180,8 +180,14 @@ class VnstatProvider(Provider[VnstatOptions]):
 
     async def fetch(self, client: httpx.AsyncClient) -> Snapshot:
         """Read vnStat's totals (the HTTP client is unused)."""
+        return self.parse_reply(await self._text())
+
+    reply_kind: ClassVar[str] = "the output of `vnstat --json`"
+
+    def parse_reply(self, text: str) -> Snapshot:
+        """Read saved ``vnstat --json`` output (the interface's lifetime counters)."""
         opts = self.options
-        payload = parse_text(await self._text())
+        payload = parse_text(text)
         counters = parse_vnstat(payload, interface=opts.interface, direction=opts.direction)
         raw = {
             "vnstatversion": str(payload.get("vnstatversion", "")),

@@ -85,6 +85,15 @@ class _Backoff:
     not_before: float = 0.0
 
 
+def refused_reply(provider: str, body: Any, error: str) -> dict[str, Any]:
+    """A refused reply as the archive keeps it: the body as received (secrets out) under
+    ``capwatch_reply``, which ``capwatch check-response`` reads back."""
+    import json
+
+    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+    return {"capwatch_reply": redact(text), "provider": provider, "error": error}
+
+
 @dataclass
 class Coordinator:
     """Polls accounts and feeds the store, alerts, notifications and exporters."""
@@ -328,6 +337,7 @@ class Coordinator:
         if isinstance(exc, Implausible) and isinstance(exc.payload, Mapping):
             payload = exc.payload  # the snapshot's raw: secret-free, as on a success
         elif isinstance(exc, BadResponse) and exc.payload is not None:
+            payload = refused_reply(rt.account.provider, exc.payload, message)
             log.debug("bad payload from %s kept for diagnosis", name)
         entry = PollLogEntry(
             account=name,

@@ -57,9 +57,12 @@ class Exchange:
     response: httpx.Response | None = None
 
 
-def usage_url(customer_base_url: str) -> str:
-    """The customer API's usage URL."""
-    return customer_base_url.rstrip("/") + USAGE_PATH + "?filter=internet"
+def usage_url(customer_base_url: str, path: str = USAGE_PATH) -> str:
+    """The customer API's usage URL (``path`` is the ``usage_path`` option; a full URL wins)."""
+    if path.startswith(("http://", "https://")):
+        return path
+    query = "" if "?" in path else "?filter=internet"
+    return customer_base_url.rstrip("/") + "/" + path.lstrip("/") + query
 
 
 async def _send(
@@ -94,6 +97,7 @@ async def get_usage(
     customer_base_url: str,
     graphql_url: str,
     user_agent: str,
+    usage_path: str = USAGE_PATH,
 ) -> Exchange:
     """Ask for usage in ``shape`` ("json" or "graphql") with the session's cookies/token."""
     headers = {"User-Agent": user_agent, "Accept": "application/json"}
@@ -103,7 +107,7 @@ async def get_usage(
             headers["Authorization"] = f"Bearer {session.bearer_token}"
         body = {"operationName": GRAPHQL_OPERATION, "variables": {}, "query": GRAPHQL_QUERY}
     else:
-        url = usage_url(customer_base_url)
+        url = usage_url(customer_base_url, usage_path)
         body = None
     cookie = session.cookie_header(url)
     if cookie:

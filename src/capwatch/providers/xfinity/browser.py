@@ -180,6 +180,16 @@ async def _step(page: Page, plan: LoginPlan, kind: PageKind) -> None:
         await _remember_me(page)
         await page.click("#sign_in")
     elif kind is PageKind.LOGIN_PASSWORD:
+        # The old one-page form (until late 2021) has an editable #user beside #passwd; the
+        # two-step form's password page keeps #user disabled and hidden.
+        user = page.locator("#user").first
+        if (
+            await page.locator("#user").count()
+            and await user.is_editable()
+            and await user.is_visible()
+            and await user.input_value() != _username(plan)
+        ):
+            await user.fill(_username(plan))
         await page.fill("#passwd", _password(plan))
         await _remember_me(page)
         await page.click("#sign_in")

@@ -1,10 +1,12 @@
 """Pure parsers for Xfinity's two usage payloads, normalised to one :class:`Snapshot`.
 
-Units. Xfinity's meter counts in "GB" and states its caps as "1.2 TB = 1229 GB": a meter TB is
-1024 meter GB. capwatch takes a meter GB as 10**9 bytes (so the number capwatch shows in GB is the
-number Xfinity shows) and a meter TB as 1024 of them. Caps are whole meter GB, so a cap given in
-TB (the GraphQL shape) is rounded to the nearest whole GB first: ``{"value": 1.2, "unit": "TB"}``
-and ``"allowableUsage": 1229`` both become 1 229 000 000 000 bytes.
+Units. Xfinity's meter counts in "GB" and names its plans in binary terabytes ("1.2 TB = 1229
+GB", "1 Terabyte Data Plan" with ``allowableUsage`` 1024). capwatch takes a meter GB as 10**9
+bytes (so the number capwatch shows in GB is the number Xfinity shows). The GraphQL gateway
+writes caps in TB as decimal figures rounded to two places: real replies give ``{"value": 1.23,
+"unit": "TB"}`` for the 1229 GB plan (tests/data/real/xfinity), so a TB there is 1000 meter GB,
+and caps are rounded to whole GB: 1.23 TB becomes 1230 GB, within the two places' rounding of
+the customer API's 1229.
 
 Dates. Cycles run from ``startDate`` to ``endDate`` inclusive, in the account's time zone; the
 snapshot's cycle end is midnight after ``endDate`` (exclusive), in UTC.
@@ -23,7 +25,7 @@ from capwatch.models import CycleTotal, DeviceUsage, Overage, Snapshot, as_utc
 SOURCE = "xfinity"
 METER_GB = 10**9
 # how many meter GB one unit is worth
-_UNIT_GB: dict[str, float] = {"MB": 1 / 1024, "GB": 1.0, "TB": 1024.0}
+_UNIT_GB: dict[str, float] = {"MB": 1 / 1000, "GB": 1.0, "TB": 1000.0}
 UNSUPPORTED_PLAN = "does not support the usage meter"
 
 

@@ -47,6 +47,11 @@ class XfinityOptions(ProviderOptions):
         default="https://gw.api.dh.comcast.com/galileo/graphql",
         description="GraphQL gateway for the InternetDataUsage operation.",
     )
+    usage_path: str = Field(
+        default=api.USAGE_PATH,
+        description="The usage JSON's path on customer_base_url (or a whole URL): "
+        "Xfinity has moved it before; docs/providers/xfinity.md lists those seen.",
+    )
     api_shape: Literal["auto", "json", "graphql"] = Field(
         default="auto",
         description='"json" (customer API), "graphql", or "auto" (JSON with customer cookies, '
@@ -126,10 +131,43 @@ class XfinityProvider(Provider[XfinityOptions]):
         session = await self._login_unattended()
         return await self._fetch_with(client, session)
 
+    reply_kind: ClassVar[str] = "Xfinity's usage JSON, a GraphQL reply, or a page"
+
+    def parse_reply(self, text: str) -> Snapshot:
+        """Read a saved reply: the usage JSON or a GraphQL reply (told apart by its
+        ``data`` member), or an HTML page (a sign-in page, a bot check), as a poll would."""
+        import json
+
+        shape = "json"
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and ("data" in payload or "errors" in payload):
+            shape = "graphql"
+        exchange = api.Exchange(
+            shape=shape,
+            method="GET",
+            url_path="(saved reply)",
+            status=200,
+            location=None,
+            content_type="application/json",
+            text=text,
+        )
+        return api.interpret(
+            exchange,
+            account=self.context.account,
+            tz=self.context.timezone,
+            observed_at=self.context.clock(),
+        )
+
+    def _usage_url(self) -> str:
+        return api.usage_url(self.options.customer_base_url, self.options.usage_path)
+
     def _shape(self, session: XfinitySession) -> str:
         if self.options.api_shape != "auto":
             return self.options.api_shape
-        if session.has_cookies_for(api.usage_url(self.options.customer_base_url)):
+        if session.has_cookies_for(self._usage_url()):
             return "json"
         return "graphql" if session.bearer_token else "json"
 
@@ -157,6 +195,7 @@ class XfinityProvider(Provider[XfinityOptions]):
             customer_base_url=self.options.customer_base_url,
             graphql_url=self.options.graphql_url,
             user_agent=self.context.user_agent,
+            usage_path=self.options.usage_path,
         )
         try:
             snapshot = api.interpret(

@@ -135,3 +135,35 @@ def test_doctor_passes_on_a_good_config(config: Path) -> None:
 def test_serve_refuses_open_bind_without_auth(config: Path) -> None:
     code, _, err = run(config, "serve", "--host", "0.0.0.0")
     assert code == 2 and "auth" in err
+
+
+def test_the_command_list_lines_are_each_commands_own_help() -> None:
+    """`capwatch --help` lists commands from COMMANDS without importing them; each line must be
+    the command's own first sentence."""
+    import click as _click
+
+    from capwatch.cli import COMMANDS
+
+    ctx = _click.Context(cli)
+    for name, (_target, line) in COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.get_short_help_str(limit=1000) == line, name
+
+
+def test_help_imports_no_command_and_none_of_their_libraries() -> None:
+    """Issue 21: `capwatch --help` pays only for click (0.09 s and 14.4 MiB against 0.31 s and
+    34.0 MiB when it imported every command: BENCHMARKS.md)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nsys.argv = ['capwatch', '--help']\nfrom capwatch.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(' '.join(sorted(sys.modules)), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(done.stderr.split())
+    assert "Commands:" in done.stdout and "check-response" in done.stdout
+    for heavy in ("pydantic", "asyncio", "sqlalchemy", "httpx", "rich", "capwatch.config"):
+        assert heavy not in loaded, heavy
+    assert {m for m in loaded if m.startswith("capwatch")} == {"capwatch", "capwatch.cli"}

@@ -13,22 +13,67 @@ import click
 
 from capwatch import __version__
 
-# name -> "module:attribute"; each module imports its heavy dependencies inside the command.
-COMMANDS: dict[str, str] = {
-    "init": "capwatch.cli.init:init",
-    "poll": "capwatch.cli.poll:poll",
-    "status": "capwatch.cli.status:status",
-    "history": "capwatch.cli.history:history",
-    "daily": "capwatch.cli.daily:daily",
-    "import": "capwatch.cli.importer:import_",
-    "export": "capwatch.cli.export:export",
-    "doctor": "capwatch.cli.doctor:doctor",
-    "serve": "capwatch.cli.serve:serve",
-    "login": "capwatch.cli.login:login",
-    "chart": "capwatch.cli.chart:chart",
-    "report": "capwatch.cli.report:report",
-    "notify": "capwatch.cli.notify:notify",
-    "check-response": "capwatch.cli.check_response:check_response",
+# name -> ("module:attribute", the command's one-line help). The help text is kept here so that
+# `capwatch --help` lists every command without importing one (each pulls in pydantic, asyncio
+# or SQLAlchemy); tests/test_cli.py holds each line to the command's own docstring.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "chart": (
+        "capwatch.cli.chart:chart",
+        "Re-plot any cycle (usage, pace, alarm, cap, forecast, daily bars) to a file.",
+    ),
+    "check-response": (
+        "capwatch.cli.check_response:check_response",
+        "Read a saved ISP reply (FILE, - for stdin, or a diagnostics bundle) offline with "
+        "PROVIDER's parser and show what a poll would store.",
+    ),
+    "daily": (
+        "capwatch.cli.daily:daily",
+        "Show the current cycle day by day: each day's usage and the total so far.",
+    ),
+    "doctor": (
+        "capwatch.cli.doctor:doctor",
+        "Check the config, secrets, store, file permissions and each provider's prerequisites.",
+    ),
+    "export": (
+        "capwatch.cli.export:export",
+        "Export readings, oldest first; the CSV's first three columns import back.",
+    ),
+    "history": (
+        "capwatch.cli.history:history",
+        "Show the usage of each cycle, newest first, the one in progress marked.",
+    ),
+    "import": (
+        "capwatch.cli.importer:import_",
+        "Import readings from CSV files; a bad row names its line and nothing is written.",
+    ),
+    "init": (
+        "capwatch.cli.init:init",
+        "Write a commented config file (asks questions unless --non-interactive).",
+    ),
+    "login": (
+        "capwatch.cli.login:login",
+        "Sign in to PROVIDER for an account and keep the session for polling.",
+    ),
+    "notify": (
+        "capwatch.cli.notify:notify",
+        "Check the notification channels ([[notify]] in the config).",
+    ),
+    "poll": (
+        "capwatch.cli.poll:poll",
+        "Poll accounts once and store the readings; exit 1 if any poll failed.",
+    ),
+    "report": (
+        "capwatch.cli.report:report",
+        "Build the weekly status or the last closed cycle's summary (text on stdout by default).",
+    ),
+    "serve": (
+        "capwatch.cli.serve:serve",
+        "Poll every account on its schedule and serve the dashboard, API and /metrics.",
+    ),
+    "status": (
+        "capwatch.cli.status:status",
+        "Show used, cap, %, projection, daily allowance, pace, days left and active alerts.",
+    ),
 }
 
 
@@ -41,22 +86,18 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """List the commands with their whole first sentence, wrapped (click cuts it at ~45
-        characters with "...", which hid what half of them do at 80 columns)."""
-        rows = []
-        for name in self.list_commands(ctx):
-            cmd = self.get_command(ctx, name)
-            if cmd is not None and not cmd.hidden:
-                rows.append((name, cmd.get_short_help_str(limit=1000)))
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
+        characters with "...", which hid what half of them do at 80 columns), from
+        :data:`COMMANDS`, so listing them imports none."""
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """Import and return one command."""
-        target = COMMANDS.get(cmd_name)
-        if target is None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
             return None
-        module, _, attr = target.partition(":")
+        module, _, attr = entry[0].partition(":")
         cmd: Any = getattr(importlib.import_module(module), attr)
         assert isinstance(cmd, click.Command)
         return cmd

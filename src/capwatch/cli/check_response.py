@@ -192,7 +192,22 @@ def _cycle_of(snap: Snapshot, tz: ZoneInfo, start_day: int | None) -> tuple[Any,
     return snap.cycle_start or cycle.start, snap.cycle_end or cycle.end
 
 
-def _show(data: dict[str, Any], tz: ZoneInfo, kind: str) -> None:
+MONEY = ("cost_per_block", "max_charge", "charges")
+
+
+def _shown(name: str, value: Any) -> str:
+    from capwatch.units import format_bytes
+
+    if name.startswith("bytes"):
+        return format_bytes(value)
+    if name in MONEY:
+        return f"{value:,.2f}"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _show(data: dict[str, Any], tz: ZoneInfo, kind: str, now: Any) -> None:
     from datetime import datetime
 
     from rich.table import Table
@@ -212,13 +227,16 @@ def _show(data: dict[str, Any], tz: ZoneInfo, kind: str) -> None:
     table.add_row("Used", format_bytes(reading.get("used_bytes")))
     table.add_row("Cap", format_cap(reading.get("cap_bytes"), data["unlimited"]))
     table.add_row("Cycle", f"{when(reading.get('cycle_start'))} to {when(data['cycle_end'])}")
-    table.add_row("Observed at", when(reading.get("observed_at")))
+    observed = reading.get("observed_at")
+    taken = when(observed)
+    if observed and abs(datetime.fromisoformat(observed).timestamp() - now.timestamp()) < 5:
+        taken += " (now: the reply has no time of its own)"
+    table.add_row("Observed at", taken)
     if data["units"]:
         table.add_row("Units in the reply", str(data["units"]))
     for name, value in (data["overage"] or {}).items():
         if value is not None:
-            shown = format_bytes(value) if name.startswith("bytes") else value
-            table.add_row(name.replace("_", " ").capitalize(), str(shown))
+            table.add_row(name.replace("_", " ").capitalize(), _shown(name, value))
     if data["lines"]:
         for line, used in data["lines"].items():
             table.add_row(f"Line {line}", format_bytes(used))
@@ -236,7 +254,7 @@ def _show(data: dict[str, Any], tz: ZoneInfo, kind: str) -> None:
         con.print(devices)
     if data["history"]:
         history = Table(title="Earlier cycles", title_justify="left")
-        for col in ("Start", "End", "Used", "Cap"):
+        for col in ("Start", "Until", "Used", "Cap"):
             history.add_column(col, justify="right" if col in ("Used", "Cap") else "left")
         for h in data["history"]:
             history.add_row(
@@ -296,9 +314,10 @@ def check_response(
     start_day = None
     if account is not None:
         start_day = load(ctx).account(account).cycle.start_day
+    now = provider.context.clock()
     cycle = _cycle_of(snap, provider.context.timezone, start_day)
     data = snapshot_to_dict(snap, provider.context.account, cycle)
     if as_json:
         emit_json(data)
     else:
-        _show(data, provider.context.timezone, provider.reply_kind)
+        _show(data, provider.context.timezone, provider.reply_kind, now)

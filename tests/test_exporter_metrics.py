@@ -79,9 +79,11 @@ def test_table_covers_every_expected_key():
 def test_keys_and_prometheus_names_are_unique():
     keys = [m.key for m in METRICS]
     assert len(keys) == len(set(keys))
-    prom = [(m.prom_name, m.prom_labels) for m in METRICS]
+    prom = [(m.prom_name, m.prom_labels) for m in METRICS if m.prom_name]
     assert len(prom) == len(set(prom))
-    assert all(m.prom_name.startswith("capwatch_") for m in (*METRICS, *DEVICE_METRICS))
+    exported = [m for m in (*METRICS, *DEVICE_METRICS) if m.prom_name]
+    assert all(m.prom_name.startswith("capwatch_") for m in exported)
+    assert [m.key for m in METRICS if not m.prom_name] == ["days_left"]  # a timestamp instead
 
 
 def test_home_assistant_classes():

@@ -31,15 +31,20 @@ def test_names_labels_and_values():
     assert got[("capwatch_usage_ratio", home)] == 0.34375
     assert got[("capwatch_projected_bytes", (("account", "home"), ("bound", "low")))] == 8e11
     assert got[("capwatch_projected_bytes", (("account", "home"), ("bound", "high")))] == 1.05e12
-    assert got[("capwatch_days_left", home)] == 15.5
+    assert got[("capwatch_cycle_end_timestamp_seconds", home)] == summary.cycle.end.timestamp()
+    assert ("capwatch_days_left", home) not in got  # promtool: days are not a base unit
     assert got[("capwatch_pace_ratio", home)] == 0.92
     assert got[("capwatch_consecutive_failures", home)] == 0
     assert (
         got[("capwatch_last_success_timestamp_seconds", home)]
         == summary.last_success_at.timestamp()
     )
-    info = (("account", "home"), ("provider", "xfinity"), ("status", "ok"))
+    info = (("account", "home"), ("provider", "xfinity"))
     assert got[("capwatch_account_info", info)] == 1
+    state = (("account", "home"), ("capwatch_account_status", "ok"))
+    assert got[("capwatch_account_status", state)] == 1  # a state set: one series per state
+    stale = (("account", "home"), ("capwatch_account_status", "stale"))
+    assert got[("capwatch_account_status", stale)] == 0
     tv = (("account", "home"), ("device", "AB:CD:EF:01:23:45"), ("name", "Living room TV"))
     assert got[("capwatch_device_usage_bytes", tv)] == 301_000_000_000
 
@@ -49,8 +54,8 @@ def test_unknown_values_are_left_out():
     names = {name for name, _ in samples(reg)}
     assert "capwatch_usage_bytes" not in names
     assert "capwatch_cap_bytes" not in names
-    assert "capwatch_days_left" in names
-    assert "capwatch_account_info" in names
+    assert "capwatch_cycle_end_timestamp_seconds" in names
+    assert "capwatch_account_info" in names and "capwatch_build_info" in names
 
 
 def test_values_are_read_at_scrape_time():
@@ -100,3 +105,33 @@ def test_real_prometheus_scrapes_the_usage(prometheus_server):
     assert result[0]["metric"]["job"] == "capwatch"
     assert float(ratio[0]["value"][1]) == 0.34375
     assert float(process[0]["value"][1]) > 0
+
+
+def test_promtool_finds_nothing_to_fix() -> None:
+    """Issue 23 point 6: `promtool check metrics` (Debian's prometheus) passes on everything
+    /metrics can say, process metrics, counters and the overage's currency label included."""
+    import shutil
+    import subprocess
+    from datetime import UTC, datetime
+
+    from capwatch.exporters.prometheus import ProcessFacts
+
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: install Debian's prometheus (make debs)"
+    facts = ProcessFacts(
+        store_failures=lambda: 0,
+        polls=lambda: {("home", "ok"): 3, ("home", "connect"): 1},
+        exports=lambda: {("mqtt", "ok"): 2, ("graphite", "failed"): 1},
+        last_polls=lambda: {"home": datetime(2026, 11, 20, tzinfo=UTC)},
+        currency=lambda account: "£",
+    )
+    reg = build_registry(lambda: ([make_summary()], {"home": DEVICES}), facts=facts)
+    body, _ = metrics_response(reg)
+    done = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True)
+    assert done.returncode == 0, (done.stdout + done.stderr).decode()
+    got = samples(reg)
+    assert got[("capwatch_polls_total", (("account", "home"), ("outcome", "ok")))] == 3
+    assert got[("capwatch_exports_total", (("exporter", "graphite"), ("outcome", "failed")))] == 1
+    money = (("account", "home"), ("currency", "£"))
+    assert ("capwatch_overage_cost", money) in got
+    assert got[("capwatch_last_poll_timestamp_seconds", (("account", "home"),))] > 0

@@ -88,6 +88,9 @@ def test_poll_now_needs_the_csrf_header_and_adds_a_reading(web_app: WebServer) -
     assert done.json()["stored"] is True
     assert len(web_app.store.readings("isp")) == before + 1
     assert done.json()["reading"]["used_bytes"] == web_app.meter.used_bytes
+    metrics = client.get("/metrics").text  # the serving process counts its polls
+    assert 'capwatch_polls_total{account="isp",outcome="ok"} 1.0' in metrics
+    assert 'capwatch_last_poll_timestamp_seconds{account="isp"}' in metrics
 
 
 def test_pages_show_the_api_numbers(web_app: WebServer) -> None:

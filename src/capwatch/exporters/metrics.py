@@ -35,7 +35,10 @@ class MetricDescription:
     ha_unit: str | None = None
     icon: str | None = None
     prom_name: str = ""
+    """The Prometheus name ("" leaves the row out of Prometheus)."""
     prom_labels: tuple[tuple[str, str], ...] = ()
+    prom_help: str = ""
+    """Prometheus's HELP when it differs from ``description`` (a ratio where others get %)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,7 @@ METRICS: tuple[MetricDescription, ...] = (
         ha_unit="%",
         icon="mdi:percent",
         prom_name="capwatch_usage_ratio",
+        prom_help="Share of the cap used, as a ratio (1 is the whole cap).",
     ),
     MetricDescription(
         "projected_bytes",
@@ -191,7 +195,7 @@ METRICS: tuple[MetricDescription, ...] = (
         device_class="duration",
         ha_unit="d",
         icon="mdi:calendar-end",
-        prom_name="capwatch_days_left",
+        prom_name="",  # Prometheus gets capwatch_cycle_end_timestamp_seconds instead
     ),
     MetricDescription(
         "pace",

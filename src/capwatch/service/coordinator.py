@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -114,6 +115,10 @@ class Coordinator:
     _now_tasks: dict[str, asyncio.Task[PollResult]] = field(default_factory=dict)
     store_failures: int = 0
     """Writes to the store that failed since the last one that worked (a full disk)."""
+    poll_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Polls made by this process per (account, outcome) (``capwatch_polls_total``)."""
+    export_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Exports per (exporter, "ok" | "failed") (``capwatch_exports_total``)."""
     last_store_error: str | None = None
 
     def runtime(self, name: str) -> AccountRuntime:
@@ -218,7 +223,12 @@ class Coordinator:
         result = await self._poll_once(rt, attempts or self.retry_attempts)
         if not result.skipped:
             self._last[rt.account.name] = (started, result)
+            self.poll_counts[(rt.account.name, result.outcome.value)] += 1
         return result
+
+    def last_polls(self) -> dict[str, datetime]:
+        """When this process last polled each account (skipped polls aside)."""
+        return {name: at for name, (at, _result) in self._last.items()}
 
     async def _poll_once(self, rt: AccountRuntime, attempts: int) -> PollResult:
         name = rt.account.name
@@ -425,7 +435,9 @@ class Coordinator:
             t0 = time.monotonic()
             try:
                 await asyncio.wait_for(exporter.publish([summary], devices), timeout=30)
+                self.export_counts[(exporter.name, "ok")] += 1
             except Exception as exc:
+                self.export_counts[(exporter.name, "failed")] += 1
                 message = redact(str(exc)) or type(exc).__name__
                 log.warning("exporter %s failed: %s", exporter.name, message)
                 entry = PollLogEntry(

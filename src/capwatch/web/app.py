@@ -210,12 +210,26 @@ def _mount_metrics(app: FastAPI, settings: Settings, store: Store) -> None:
 
     @functools.cache
     def registry() -> Any:
-        from capwatch.exporters.prometheus import build_registry
+        from capwatch.exporters.prometheus import ProcessFacts, build_registry
 
         coordinator = app.state.coordinator
-        failures = (lambda: coordinator.store_failures) if coordinator is not None else None
+
+        def currency(account: str) -> str:
+            overage = settings.account(account).overage
+            return overage.currency if overage is not None else "$"
+
+        if coordinator is None:
+            facts = ProcessFacts(currency=currency)
+        else:
+            facts = ProcessFacts(
+                store_failures=lambda: coordinator.store_failures,
+                polls=lambda: dict(coordinator.poll_counts),
+                exports=lambda: dict(coordinator.export_counts),
+                last_polls=coordinator.last_polls,
+                currency=currency,
+            )
         return build_registry(
-            source, process_metrics=settings.prometheus.process_metrics, store_failures=failures
+            source, process_metrics=settings.prometheus.process_metrics, facts=facts
         )
 
     def render(accept: str | None) -> tuple[bytes, str]:

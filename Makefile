@@ -32,7 +32,7 @@ $(STAMP_RUN): pyproject.toml | $(PY)
 	touch $@
 
 $(STAMP_TEST): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[all]" --group test
 	touch $@ $(STAMP_RUN)
 
 serve: $(STAMP_RUN)

@@ -122,3 +122,48 @@ def test_container_serves_and_its_healthcheck_passes(tmp_path: Path) -> None:
     # the JSON log format the image asks for
     first = (tmp_path / "serve.log").read_text().splitlines()[0]
     assert first.startswith("{") and '"level"' in first, first
+
+
+def test_the_wheel_and_sdist_pass_a_maintainers_review(tmp_path: Path) -> None:
+    """Issue 23 point 9: the license file, URLs and classifiers in the metadata, Jinja2 declared
+    (the pages need it), the test tools a dependency group rather than a published extra, the
+    templates in the wheel, nothing a run leaves behind in the sdist; the wheel installs into a
+    fresh venv with its console script."""
+    import tarfile
+    import venv
+    import zipfile
+
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "build", "-q", "--no-isolation", "--outdir", str(dist), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = dist.glob("*.whl")
+    (sdist,) = dist.glob("*.tar.gz")
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+        meta = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    for line in (
+        "License-Expression: MIT",
+        "License-File: LICENSE",
+        "Classifier: Typing :: Typed",
+        "Classifier: Programming Language :: Python :: 3.13",
+        "Project-URL: Homepage",
+    ):
+        assert line in meta, line
+    assert re.search(r"^Requires-Dist: jinja2", meta, re.M | re.I)
+    assert "Provides-Extra: test" not in meta and "pytest" not in meta
+    assert "capwatch/templates/base.html" in names and "capwatch/py.typed" in names
+    assert any(n.endswith("/licenses/LICENSE") for n in names)
+    with tarfile.open(sdist) as t:
+        members = t.getnames()
+    assert any(m.endswith("/LICENSE") for m in members)
+    assert not [m for m in members if "__pycache__" in m or ".pytest_cache" in m or "/.venv" in m]
+    target = tmp_path / "venv"
+    venv.create(target, with_pip=True)
+    pip = target / "bin" / "pip"
+    subprocess.run([str(pip), "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True)
+    assert (target / "bin" / "capwatch").is_file()
+    site = next((target / "lib").glob("python3*/site-packages"))
+    assert (site / "capwatch" / "templates" / "overview.html").is_file()

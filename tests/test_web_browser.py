@@ -65,7 +65,7 @@ def test_account_page_numbers_and_hover_tooltip(web_server: WebServer, web_brows
     page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5)
     tip.wait_for(state="visible")
     text = tip.inner_text()
-    shown = re.search(r"(\d+\.\d) (GB|TB) used", text)
+    shown = re.search(r"(\d+(?:\.\d+)?) (MB|GB|TB) used", text)  # format_bytes' three figures
     assert shown, text
     burndown = _api(web_server, "/accounts/isp/burndown")
     assert f"{shown.group(1)} {shown.group(2)}" in {
@@ -95,7 +95,7 @@ def test_keyboard_focus_reaches_chart_points(web_server: WebServer, web_browser:
     else:
         pytest.fail("Tab never reached a chart point")
     label = page.evaluate("document.activeElement.getAttribute('aria-label')")
-    assert re.search(r"\d+\.\d (GB|TB) used", label)
+    assert re.search(r"\d+(?:\.\d+)? (MB|GB|TB) used", label)
     assert page.locator("#burndown-tip").is_visible()
     page.context.close()
 

@@ -120,3 +120,26 @@ def test_doctor_says_what_the_interval_keeps_unambiguous(
     )
     assert "provider upnp ready" in out
     assert "polling every 60 s keeps a 32-bit UPnP counter unambiguous up to 286 Mbit/s" in out
+
+
+def test_init_offers_the_gateway_it_finds_by_unicast(
+    miniupnpd_gateway: Gateway, tmp_path: Path
+) -> None:
+    import subprocess
+
+    gw = miniupnpd_gateway
+    config = tmp_path / "capwatch.toml"
+    cmd = [
+        "ip", "netns", "exec", gw.gw_ns, sys.executable, "-m", "capwatch",
+        "--config", str(config), "init", "--name", "router", "--provider", "upnp",
+        "--cap", "1 TB", "--start-day", "calendar", "--timezone", "UTC", "--interval", "",
+        "--ssdp-target", "127.0.0.1:1900",
+    ]  # fmt: skip
+    out = subprocess.run(cmd, input="1\n", capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    print(out.stdout)
+    assert "Looking for upnp devices on 127.0.0.1:1900" in out.stdout
+    # the choice says what the gateway reports: its counters, their width and the link
+    assert f"1) {gw.location}: " in out.stdout
+    assert "32-bit counters, link 100/20 Mbit/s" in out.stdout
+    assert f'location = "{gw.location}"' in config.read_text()

@@ -290,6 +290,19 @@ class UpnpProvider(Provider[UpnpOptions]):
         the default keeps a 32-bit counter unambiguous at (0.8 of the longest gap)."""
         return self._hint
 
+    @classmethod
+    def lan_choices(cls, targets: Sequence[str] | None = None) -> list[tuple[dict[str, Any], str]]:
+        """For `capwatch init`: the gateways that answer an M-SEARCH to ``targets`` (the SSDP
+        group when None: run by a person at home, never by the tests), each as its options and
+        a line saying what it reports."""
+        import asyncio
+
+        from capwatch.providers.upnp_discovery import SSDP_MULTICAST, parse_target, survey
+
+        where = [parse_target(t) for t in targets] if targets else [SSDP_MULTICAST]
+        found = asyncio.run(survey(where))
+        return [({"location": gw.location}, f"{gw.location}: {report}") for gw, report in found]
+
     def prerequisites(self) -> list[str]:
         """Problems that stop this provider: async-upnp-client (the ``upnp`` extra) missing."""
         import importlib.util

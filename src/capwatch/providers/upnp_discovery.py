@@ -102,3 +102,35 @@ async def discover(
     for found in answers:
         seen.setdefault(found.location, found)
     return list(seen.values())
+
+
+async def survey(
+    targets: Sequence[tuple[str, int]], *, timeout_s: float = 2.0
+) -> list[tuple[FoundGateway, str]]:
+    """Discover gateways and read each once: (gateway, what it reports, in words)."""
+    import httpx
+
+    from capwatch.providers.upnp import load_device, make_requester, read_counters
+    from capwatch.units import format_bytes
+
+    out: list[tuple[FoundGateway, str]] = []
+    found = await discover(targets, timeout_s=timeout_s)
+    async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as client:
+        for gw in found:
+            try:
+                device = await load_device(make_requester(client, 5.0), gw.location)
+                r = await read_counters(device, f"upnp {gw.location}")
+            except Exception as exc:  # a line in the report, never a crash of init
+                out.append((gw, f"does not answer its counters ({type(exc).__name__})"))
+                continue
+            link = ""
+            if r.down_bps and r.up_bps:
+                link = f", link {r.down_bps / 1e6:g}/{r.up_bps / 1e6:g} Mbit/s"
+            out.append(
+                (
+                    gw,
+                    f"{r.model or gw.server}: received {format_bytes(r.received)}, sent "
+                    f"{format_bytes(r.sent)} ({r.width}-bit counters{link})",
+                )
+            )
+    return out

@@ -405,3 +405,30 @@ def test_coordinator_follows_the_hint_unless_an_interval_is_set(tmp_path: Path) 
     finally:
         auto.store.close()
         pinned.store.close()
+
+
+def test_daemon_reschedules_an_account_whose_provider_asks_for_less(tmp_path: Path) -> None:
+    from capwatch.service.daemon import Daemon
+
+    class Coordinator:
+        interval = 60.0
+
+        def interval_for(self, name: str) -> float:
+            return self.interval
+
+    class Scheduler:
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, float]] = []
+
+        def reschedule_job(self, job_id: str, trigger: Any) -> None:
+            self.calls.append((job_id, trigger.interval.total_seconds()))
+
+    coordinator, scheduler = Coordinator(), Scheduler()
+    daemon = Daemon(settings=None, store=None, coordinator=coordinator)  # type: ignore[arg-type]
+    daemon._scheduler, daemon._intervals["router"] = scheduler, 60.0
+    daemon._follow_interval("router")
+    assert scheduler.calls == []  # unchanged: no reschedule
+    coordinator.interval = 13.7
+    daemon._follow_interval("router")
+    daemon._follow_interval("router")
+    assert scheduler.calls == [("poll:router", 13.7)]  # once, at the new interval

@@ -53,6 +53,12 @@ def test_poll_json_twice_against_miniupnpd(miniupnpd_gateway: Gateway, tmp_path:
     used1, used2 = first["reading"]["used_bytes"], second["reading"]["used_bytes"]
     print(f"miniupnpd poll readings: first {used1} B, second {used2} B (sent {sent} B each way)")
     assert first["reading"]["source"] == "upnp"
+    # the first poll says what interval the link needs (100 Mbit/s down: 2**31 B in 172 s)
+    assert first["message"] == (
+        "first reading of wan:rx, wan:tx (a baseline): polls at most 172 s apart keep its "
+        "32-bit counters unambiguous at 100 Mbit/s (wan:rx)"
+    )
+    assert second["message"] is None
     assert used2 >= used1
     # both directions moved by at least the UDP payload sent each way (plus headers, ARP, ICMP)
     assert used2 - used1 >= 2 * sent

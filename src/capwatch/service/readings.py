@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from capwatch.analysis.counters import CounterGap
 from capwatch.errors import BadResponse, Implausible
-from capwatch.models import CounterState, Cycle, Reading, Snapshot, as_utc
+from capwatch.models import CounterSample, CounterState, Cycle, Reading, Snapshot, as_utc
 
 if TYPE_CHECKING:
     from capwatch.service.accounts import AccountRuntime
@@ -41,10 +41,15 @@ class ReadingParts(NamedTuple):
     """The reading's cycle had ended when it was read: the source has not published the new one."""
     gaps: tuple[CounterGap, ...] = ()
     """Counters read after a gap too long to count at their link rate (a lower bound)."""
+    baselines: tuple[CounterSample, ...] = ()
+    """Counters seen for the first time that carry a link rate (their limit is said once)."""
 
     def note(self, tz: tzinfo) -> str | None:
-        """The poll's message: a closed cycle's figure, or counters read after too long a gap."""
+        """The poll's message: a closed cycle's figure, counters read after too long a gap, or
+        the poll interval new counters need."""
         notes = [gap_note(g) for g in self.gaps]
+        if self.baselines:
+            notes.append(baseline_note(self.baselines))
         if self.closed:
             last_day = (self.cycle.end - FINAL_FIGURE_OFFSET).astimezone(tz).date()
             notes.insert(
@@ -53,6 +58,20 @@ class ReadingParts(NamedTuple):
                 f"that ended {last_day.isoformat()}",
             )
         return "; ".join(notes) or None
+
+
+def baseline_note(samples: Sequence[CounterSample]) -> str:
+    """The poll interval that keeps new counters unambiguous at their link rate (the tightest)."""
+    from capwatch.analysis.counters import safe_interval_s
+
+    limits = [(safe_interval_s(c.width, c.max_rate_bps), c) for c in samples]
+    limit, tightest = min(((t, c) for t, c in limits if t is not None), key=lambda x: x[0])
+    rate = (tightest.max_rate_bps or 0) / 1e6
+    return (
+        f"first reading of {', '.join(c.key for c in samples)} (a baseline): polls at most "
+        f"{limit:.0f} s apart keep its {tightest.width}-bit counters unambiguous at {rate:g} "
+        f"Mbit/s ({tightest.key})"
+    )
 
 
 def gap_note(gap: CounterGap) -> str:
@@ -134,12 +153,18 @@ def snapshot_to_reading(
     states: Sequence[CounterState] = ()
     raw: dict[str, int] = {}
     gaps: tuple[CounterGap, ...] = ()
+    baselines: tuple[CounterSample, ...] = ()
     if snap.counters:
-        from capwatch.analysis.counters import advance, long_gaps
+        from capwatch.analysis.counters import advance, long_gaps, safe_interval_s
 
         cycle = rt.rule.cycle_at(observed)
         before = store.counter_states(name)
         gaps = tuple(long_gaps(before, snap.counters, observed))
+        baselines = tuple(
+            c
+            for c in snap.counters
+            if c.key not in before and safe_interval_s(c.width, c.max_rate_bps) is not None
+        )
         used, new_states = advance(before, snap.counters, observed, cycle)
         states = list(new_states.values())
         raw = {c.key: c.value for c in snap.counters}
@@ -158,4 +183,5 @@ def snapshot_to_reading(
     if cap is not None and cap <= 0:
         raise BadResponse(f"{snap.source}: cap {cap} is not positive")
     reading = Reading(name, observed, cycle.start, int(used), cap, snap.source)
-    return ReadingParts(reading, cycle, states, raw, closed=cycle.end <= now, gaps=gaps)
+    closed = cycle.end <= now
+    return ReadingParts(reading, cycle, states, raw, closed, gaps=gaps, baselines=baselines)

@@ -236,3 +236,50 @@ def test_counters_against_true_traffic(
 
 def _utc(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
+
+
+# --- a sample's own link rate and uptime (UPnP gateways report both) -------------------------
+
+
+def _gw(value: int, *, rate: float | None = None, uptime: float | None = None) -> CounterSample:
+    return CounterSample("eth0:rx", value, 32, "e1", rate, uptime)
+
+
+@pytest.mark.parametrize(
+    ("last", "sample", "elapsed", "expected", "why"),
+    [
+        (2**32 - 100, _gw(5000, rate=8 * 100), 60, 5100, "wrap within the sample's own rate"),
+        (2**32 - 100, _gw(5000, rate=8 * 50), 60, 3000, "wrap beyond the sample's rate: capped"),
+        (3 * 2**30, _gw(10**6, uptime=30), 60, 10**6, "uptime < elapsed, value down: reboot"),
+        (3 * 2**30, _gw(10**6, rate=8e3, uptime=30), 60, 30_000, "reboot capped by rate x uptime"),
+        (2**32 - 100, _gw(50, uptime=10**6), 60, 150, "long uptime: a wrap, not a reboot"),
+        (100, _gw(250, uptime=5), 60, 150, "uptime reset but value up: daemon restart, a diff"),
+    ],
+)
+def test_counter_delta_with_rate_and_uptime(
+    last: int, sample: CounterSample, elapsed: float, expected: int, why: str
+) -> None:
+    assert counter_delta(_state(last, width=32), sample, elapsed, None) == expected, why
+
+
+def test_sample_rate_wins_over_the_poll_wide_one() -> None:
+    state = _state(2**32 - 100, width=32)
+    # poll-wide 8 bit/s would make the wrap impossible; the sample's 800 bit/s allows it
+    assert counter_delta(state, _gw(5000, rate=800.0), 60, 8.0) == 5100
+
+
+def test_safe_interval_and_long_gaps() -> None:
+    from capwatch.analysis.counters import long_gaps, safe_interval_s
+
+    assert safe_interval_s(32, 100e6) == pytest.approx(2**31 * 8 / 100e6)  # 171.8 s
+    assert safe_interval_s(64, 100e6) == pytest.approx(2**63 * 8 / 100e6)
+    assert safe_interval_s(32, None) is None
+    assert safe_interval_s(0, 100e6) is None
+    states = {"eth0:rx": _state(10, width=32)}
+    on_time = long_gaps(states, [_gw(20, rate=100e6)], T0 + timedelta(seconds=60))
+    assert on_time == []
+    late = long_gaps(states, [_gw(20, rate=100e6)], T0 + timedelta(days=1))
+    assert [(g.key, g.width, g.rate_bps) for g in late] == [("eth0:rx", 32, 100e6)]
+    assert late[0].elapsed_s == 86400 and late[0].limit_s == pytest.approx(171.8, abs=0.1)
+    assert long_gaps(states, [_gw(20)], T0 + timedelta(days=1)) == []  # no rate: no claim
+    assert long_gaps({}, [_gw(20, rate=100e6)], T0 + timedelta(days=1)) == []  # first sight

@@ -300,6 +300,26 @@ OTHER_TESTS = {
     "xfinity/graphql_monthlyUsage_item_2024-02_fragment.json",
     "cookies/cookies_txt_extension_firefox_2018_amazon.txt",  # tests/test_xfinity_cookies.py
 }
+# UPnP gateways: descriptions, SCPDs and SOAP replies read through async-upnp-client in
+# tests/test_upnp.py (a device is several files, not one body per parser call)
+OTHER_TESTS |= {
+    f"upnp/{name}"
+    for name in (
+        "dlink_dir890l_InternetGatewayDevice.xml",
+        "dlink_dir890l_Layer3Forwarding.xml",
+        "dlink_dir890l_OSInfo.xml",
+        "dlink_dir890l_WANCommonInterfaceConfig.xml",
+        "dlink_dir890l_WANEthernetLinkConfig.xml",
+        "dlink_dir890l_WANIPConnection.xml",
+        "miniupnpd_L3F.xml",
+        "miniupnpd_WANCfg.xml",
+        "miniupnpd_WANIP6FC.xml",
+        "miniupnpd_WANIPCn.xml",
+        "miniupnpd_rootDesc.xml",
+        "tinyupnp_issue20_GetTotalBytesReceived.xml",
+        "fritzbox_netmeter_GetAddonInfos.xml",
+    )
+}
 
 
 def test_internode_service_lists_and_history() -> None:

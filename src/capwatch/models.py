@@ -84,13 +84,18 @@ class CounterSample:
     ``key`` names the counter (``"eth0:rx"``); ``width`` is 32 or 64 bits (0 when the counter
     never wraps, as vnStat's totals); ``epoch`` changes when the counter's origin changes
     (boot time, sysUpTime going back, a vnStat database reset) so that a restart is told apart
-    from a wrap.
+    from a wrap. ``max_rate_bps`` is the fastest this counter can move (a router's link rate, in
+    bits per second), when the source knows it; ``uptime_s`` is how long the counter's origin
+    (the router) had been up when it was read, so that a restart between two polls is told from
+    a wrap without an epoch that jitters (UPnP gateways report seconds of uptime).
     """
 
     key: str
     value: int
     width: int = 64
     epoch: str = ""
+    max_rate_bps: float | None = None
+    uptime_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,16 @@ to the cycle. The rules, in order:
 * **Cycle boundary**: when the last state belongs to an earlier cycle, the delta is split in
   proportion to time; only the share after the boundary counts in the new cycle (the rest
   belonged to the closed cycle, which is not reopened).
+* **Restarted between two polls** (the sample carries the source's uptime, and it is shorter
+  than the time since the last poll) **and the value went down**: a reboot, counted like an
+  epoch change but capped at the rate times the uptime. A value that went up across an uptime
+  reset is a daemon restart that left the counter running: the difference.
+* **Rate per counter**: a sample's own ``max_rate_bps`` (a router's downstream rate for rx,
+  upstream for tx) wins over the poll-wide one.
+* **A gap too long to count** (:func:`long_gaps`): when the time since the last poll exceeds
+  :func:`safe_interval_s` at the counter's rate, the counter may have wrapped more than once
+  unseen; what is counted is a lower bound and the poll says so, rather than guessing a number
+  of wraps.
 * **Width changed** (an SNMP agent dropped its 64-bit counters): a new baseline, adds 0.
 * A counter missing from a poll keeps its state and its ``cycle_bytes`` while its cycle is
   current, so an interface going away never lowers usage; once the cycle has moved on, its
@@ -30,11 +40,12 @@ Amounts are never negative and each byte of a counter is counted at most once.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from capwatch.models import CounterSample, CounterState, Cycle, as_utc
 
-__all__ = ["advance", "counter_delta", "total_bytes"]
+__all__ = ["CounterGap", "advance", "counter_delta", "long_gaps", "safe_interval_s", "total_bytes"]
 
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -53,6 +64,8 @@ def counter_delta(
     max_rate_bps: float | None = None,
 ) -> int:
     """Bytes a counter moved since ``state``: a difference, a wrap, a reset or a reboot."""
+    if sample.max_rate_bps is not None:
+        max_rate_bps = sample.max_rate_bps
     cap = _cap(max_rate_bps, elapsed_s)
     value = max(sample.value, 0)
     if sample.width != state.width:
@@ -61,11 +74,56 @@ def counter_delta(
         return value if cap is None else min(value, cap)
     if value >= state.last_value:
         return value - state.last_value
+    if sample.uptime_s is not None and 0 <= sample.uptime_s < elapsed_s:
+        since_boot = _cap(max_rate_bps, sample.uptime_s)
+        return value if since_boot is None else min(value, since_boot)
     if sample.width in (32, 64):
         wrapped = value + (1 << sample.width) - state.last_value
         if wrapped < (1 << (sample.width - 1)) and (cap is None or wrapped <= cap):
             return wrapped
     return value if cap is None else min(value, cap)
+
+
+def safe_interval_s(width: int, rate_bps: float | None) -> float | None:
+    """The longest gap between two polls in which a ``width``-bit counter moving at
+    ``rate_bps`` bits/s cannot pass half its range, the most :func:`counter_delta` takes for
+    one wrap (None when no rate is known or the counter does not wrap)."""
+    if width not in (32, 64) or rate_bps is None or rate_bps <= 0:
+        return None
+    return (1 << (width - 1)) * 8.0 / rate_bps
+
+
+@dataclass(frozen=True, slots=True)
+class CounterGap:
+    """A counter read after a gap too long to count: what it added is only a lower bound."""
+
+    key: str
+    elapsed_s: float
+    limit_s: float
+    width: int
+    rate_bps: float
+
+
+def long_gaps(
+    states: Mapping[str, CounterState],
+    samples: Sequence[CounterSample],
+    observed_at: datetime,
+    *,
+    max_rate_bps: float | None = None,
+) -> list[CounterGap]:
+    """Counters whose last poll is further back than :func:`safe_interval_s` at their rate."""
+    now = as_utc(observed_at)
+    out: list[CounterGap] = []
+    for sample in samples:
+        state = states.get(sample.key)
+        if state is None or state.width != sample.width or state.epoch != sample.epoch:
+            continue
+        rate = sample.max_rate_bps if sample.max_rate_bps is not None else max_rate_bps
+        limit = safe_interval_s(sample.width, rate)
+        elapsed = (now - as_utc(state.observed_at)).total_seconds()
+        if limit is not None and rate is not None and elapsed > limit:
+            out.append(CounterGap(sample.key, elapsed, limit, sample.width, rate))
+    return out
 
 
 def _split_share(delta: int, since: datetime, boundary: datetime, now: datetime) -> int:

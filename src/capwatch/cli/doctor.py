@@ -11,7 +11,7 @@ import click
 
 from capwatch.cli._common import console, handle_errors, load
 
-LOCAL_METERS = frozenset({"host", "snmp", "vnstat"})
+LOCAL_METERS = frozenset({"host", "snmp", "vnstat", "upnp"})
 """Providers that count traffic themselves (they need no ISP meter)."""
 
 
@@ -143,6 +143,9 @@ def provider_checks(settings: Any) -> Iterator[Check]:
             yield Check(f"account {account.name}", False, problem)
         if not problems:
             yield Check(f"account {account.name}", True, f"provider {account.provider} ready")
+            advice = getattr(rt.provider, "interval_advice", None)
+            if advice is not None:
+                yield Check(f"account {account.name}", True, advice(rt.interval_s))
 
 
 def notify_checks(settings: Any) -> Iterator[Check]:

@@ -172,8 +172,37 @@ def _kind(load: Any, name: str) -> str:
         return "meter"
 
 
+def _offer_found(
+    provider_cls: Any, options: dict[str, Any], targets: tuple[str, ...]
+) -> dict[str, Any]:
+    """Offer the devices a provider finds on the LAN (``lan_choices``), with what each reports;
+    only interactively, and only when the flags named none."""
+    finder = getattr(provider_cls, "lan_choices", None)
+    if finder is None or options:
+        return options
+    where = ", ".join(targets) if targets else "your network (SSDP multicast)"
+    click.echo(f"Looking for {provider_cls.name} devices on {where} ...")
+    try:
+        choices = finder(list(targets) or None)
+    except (CapwatchError, OSError) as exc:
+        click.echo(f"  discovery failed: {exc}")
+        choices = []
+    if not choices:
+        click.echo("  none answered; give the options by hand (or leave them for discovery).")
+        return options
+    for i, (_opts, label) in enumerate(choices, 1):
+        click.echo(f"  {i}) {label}")
+    click.echo("  0) none of these")
+    pick = click.prompt("Use which", type=click.IntRange(0, len(choices)), default=1)
+    return {**options, **choices[pick - 1][0]} if pick else options
+
+
 def _build_text(
-    answers: dict[str, Any], option_pairs: tuple[str, ...], *, interactive: bool
+    answers: dict[str, Any],
+    option_pairs: tuple[str, ...],
+    *,
+    interactive: bool,
+    ssdp_targets: tuple[str, ...] = (),
 ) -> str:
     """The commented config for the answers; InitError names the flag at fault."""
     from capwatch.config.example import example_config
@@ -191,6 +220,7 @@ def _build_text(
         ) from None
     options = _parse_options(option_pairs, provider_cls.Options)
     if interactive:
+        options = _offer_found(provider_cls, options, ssdp_targets)
         options = _prompt_options(provider_cls.Options, options)
     return example_config(
         name=answers["name"] or "home",
@@ -219,6 +249,13 @@ def _build_text(
     metavar="KEY=VALUE",
     help=f"Provider option (repeatable); secrets as {SECRET_HINT}.",
 )
+@click.option(
+    "--ssdp-target",
+    "ssdp_targets",
+    multiple=True,
+    metavar="HOST:PORT",
+    help="Where to send the UPnP M-SEARCH (repeatable; default: SSDP multicast on your LAN).",
+)
 @click.option("--non-interactive", is_flag=True, help="Do not prompt; use flags and defaults.")
 @click.option("--force", is_flag=True, help="Overwrite an existing config.")
 @click.pass_context
@@ -231,6 +268,7 @@ def init(
     timezone: str | None,
     interval: str | None,
     option_pairs: tuple[str, ...],
+    ssdp_targets: tuple[str, ...],
     non_interactive: bool,
     force: bool,
 ) -> None:
@@ -254,7 +292,9 @@ def init(
     }
     if not non_interactive:
         _ask(answers, provider_names())
-    text = _build_text(answers, option_pairs, interactive=not non_interactive)
+    text = _build_text(
+        answers, option_pairs, interactive=not non_interactive, ssdp_targets=ssdp_targets
+    )
     try:
         validate_text(text, target)
     except ConfigError as exc:

@@ -93,6 +93,11 @@ class Provider(ABC, Generic[OptionsT]):
         """Return human-readable problems that stop this provider from working (for doctor)."""
         return []
 
+    def interval_hint(self) -> float | None:
+        """A shorter poll interval the source turned out to need (a router's 32-bit counters
+        at its link rate), learnt from the last fetch; None keeps the default."""
+        return None
+
     reply_kind: ClassVar[str] = ""
     """What :meth:`parse_reply` reads, for ``capwatch check-response`` ("" when nothing)."""
     reply_needs_account: ClassVar[bool] = False

@@ -131,6 +131,15 @@ class Coordinator:
             self._runtimes[name] = rt
         return rt
 
+    def interval_for(self, name: str) -> float:
+        """The account's poll interval: the configured one, else the provider's default or the
+        shorter one its last fetch asked for (never below its minimum)."""
+        rt = self.runtime(name)
+        hint = rt.provider.interval_hint()
+        if hint is None or rt.account.poll_interval_s is not None:
+            return rt.interval_s
+        return max(min(rt.interval_s, hint), rt.provider.min_interval)
+
     def next_delay(self, name: str) -> float:
         """Seconds until the account's next poll, after failures a backoff that starts short
         and stays well below the stale threshold (a short outage must not look stale).
@@ -140,7 +149,7 @@ class Coordinator:
         bot block's hours still win.
         """
         rt = self.runtime(name)
-        base = rt.interval_s
+        base = self.interval_for(name)
         state = self._backoff.get(name)
         if state is None or state.failures == 0:
             return base

@@ -49,6 +49,7 @@ class Daemon:
     _inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     warm: Callable[[str], None] | None = None
     _scheduler: Any = None
+    _intervals: dict[str, float] = field(default_factory=dict)
 
     async def poll_job(self, name: str) -> None:
         """Scheduled poll of one account, skipped while its backoff has not elapsed."""
@@ -70,6 +71,23 @@ class Daemon:
             log.info("next poll of %s in %.0f s", name, delay, extra={"account": name})
         else:
             self._next_allowed.pop(name, None)
+            self._follow_interval(name)
+
+    def _follow_interval(self, name: str) -> None:
+        """Reschedule an account whose provider asked for a shorter interval (a router's link
+        turned out faster than its default interval keeps 32-bit counters unambiguous at)."""
+        if self._scheduler is None:
+            return
+        interval = self.coordinator.interval_for(name)
+        if interval == self._intervals.get(name, interval):
+            return
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        self._intervals[name] = interval
+        trigger = IntervalTrigger(seconds=interval, jitter=max(1, int(interval * JITTER_FRACTION)))
+        with contextlib.suppress(LookupError):  # the job is gone while stopping
+            self._scheduler.reschedule_job(f"poll:{name}", trigger=trigger)
+        log.info("polling %s every %.0f s from now on", name, interval, extra={"account": name})
 
     def _retry_in(self, name: str, delay: float) -> None:
         """Move the account's next scheduled poll to ``delay`` seconds from now (a retry sooner
@@ -119,6 +137,7 @@ class Daemon:
             if not account.enabled:
                 continue
             interval = self.coordinator.runtime(account.name).interval_s
+            self._intervals[account.name] = interval
             scheduler.add_job(
                 self.poll_job,
                 IntervalTrigger(seconds=interval, jitter=max(1, int(interval * JITTER_FRACTION))),

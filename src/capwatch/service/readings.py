@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, NamedTuple
 
+from capwatch.analysis.counters import CounterGap
 from capwatch.errors import BadResponse, Implausible
-from capwatch.models import CounterState, Cycle, Reading, Snapshot, as_utc
+from capwatch.models import CounterSample, CounterState, Cycle, Reading, Snapshot, as_utc
 
 if TYPE_CHECKING:
     from capwatch.service.accounts import AccountRuntime
@@ -38,16 +39,53 @@ class ReadingParts(NamedTuple):
     raw_counters: dict[str, int]
     closed: bool = False
     """The reading's cycle had ended when it was read: the source has not published the new one."""
+    gaps: tuple[CounterGap, ...] = ()
+    """Counters read after a gap too long to count at their link rate (a lower bound)."""
+    baselines: tuple[CounterSample, ...] = ()
+    """Counters seen for the first time that carry a link rate (their limit is said once)."""
 
     def note(self, tz: tzinfo) -> str | None:
-        """The poll's message when the figure belongs to a closed cycle, else None."""
-        if not self.closed:
-            return None
-        last_day = (self.cycle.end - FINAL_FIGURE_OFFSET).astimezone(tz).date()
-        return (
-            "the ISP has not published the new cycle yet: stored its figure for the cycle "
-            f"that ended {last_day.isoformat()}"
-        )
+        """The poll's message: a closed cycle's figure, counters read after too long a gap, or
+        the poll interval new counters need."""
+        notes = [gap_note(g) for g in self.gaps]
+        if self.baselines:
+            notes.append(baseline_note(self.baselines))
+        if self.closed:
+            last_day = (self.cycle.end - FINAL_FIGURE_OFFSET).astimezone(tz).date()
+            notes.insert(
+                0,
+                "the ISP has not published the new cycle yet: stored its figure for the cycle "
+                f"that ended {last_day.isoformat()}",
+            )
+        return "; ".join(notes) or None
+
+
+def baseline_note(samples: Sequence[CounterSample]) -> str:
+    """The poll interval that keeps new counters unambiguous at their link rate (the tightest)."""
+    from capwatch.analysis.counters import safe_interval_s
+
+    limits = [(safe_interval_s(c.width, c.max_rate_bps), c) for c in samples]
+    limit, tightest = min(((t, c) for t, c in limits if t is not None), key=lambda x: x[0])
+    rate = (tightest.max_rate_bps or 0) / 1e6
+    return (
+        f"first reading of {', '.join(c.key for c in samples)} (a baseline): polls at most "
+        f"{limit:.0f} s apart keep its {tightest.width}-bit counters unambiguous at {rate:g} "
+        f"Mbit/s ({tightest.key})"
+    )
+
+
+def gap_note(gap: CounterGap) -> str:
+    """One line for a counter read after a gap too long to count."""
+    from capwatch.units import format_age
+
+    def span(seconds: float) -> str:
+        return f"{seconds:.0f} s" if seconds < 600 else format_age(seconds).removesuffix(" ago")
+
+    return (
+        f"counter {gap.key}: {span(gap.elapsed_s)} since the last poll, longer than the "
+        f"{span(gap.limit_s)} in which a {gap.width}-bit counter wraps unambiguously at "
+        f"{gap.rate_bps / 1e6:g} Mbit/s: counted a lower bound (poll at least that often)"
+    )
 
 
 def source_cycle(rt: AccountRuntime, snap: Snapshot, observed: datetime) -> Cycle:
@@ -114,11 +152,20 @@ def snapshot_to_reading(
         raise BadResponse(f"{snap.source}: reading time {observed.isoformat()} is in the future")
     states: Sequence[CounterState] = ()
     raw: dict[str, int] = {}
+    gaps: tuple[CounterGap, ...] = ()
+    baselines: tuple[CounterSample, ...] = ()
     if snap.counters:
-        from capwatch.analysis.counters import advance
+        from capwatch.analysis.counters import advance, long_gaps, safe_interval_s
 
         cycle = rt.rule.cycle_at(observed)
-        used, new_states = advance(store.counter_states(name), snap.counters, observed, cycle)
+        before = store.counter_states(name)
+        gaps = tuple(long_gaps(before, snap.counters, observed))
+        baselines = tuple(
+            c
+            for c in snap.counters
+            if c.key not in before and safe_interval_s(c.width, c.max_rate_bps) is not None
+        )
+        used, new_states = advance(before, snap.counters, observed, cycle)
         states = list(new_states.values())
         raw = {c.key: c.value for c in snap.counters}
     elif snap.used_bytes is not None:
@@ -136,4 +183,5 @@ def snapshot_to_reading(
     if cap is not None and cap <= 0:
         raise BadResponse(f"{snap.source}: cap {cap} is not positive")
     reading = Reading(name, observed, cycle.start, int(used), cap, snap.source)
-    return ReadingParts(reading, cycle, states, raw, closed=cycle.end <= now)
+    closed = cycle.end <= now
+    return ReadingParts(reading, cycle, states, raw, closed, gaps=gaps, baselines=baselines)

@@ -85,6 +85,11 @@ def test_serve_on_embedded_defaults_shows_host_reading(
     page = httpx.get(base + "/", timeout=5).text
     assert 'data-account="host"' in page
     assert "1.00 TB" in page and "What this measures" in page  # the first-run explanation
+    from capwatch.lan import default_gateways
+
+    gateways = default_gateways()  # this machine's own, read as the daemon read them
+    if gateways:
+        assert f"probably <code>{gateways[0].split(' (')[0]}</code>" in page
     assert (tmp_path / "data" / "capwatch.db").exists()
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0

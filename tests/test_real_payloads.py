@@ -320,6 +320,8 @@ OTHER_TESTS |= {
         "fritzbox_netmeter_GetAddonInfos.xml",
     )
 }
+# the kernel's routing tables, read for the default gateway in tests/test_lan.py
+OTHER_TESTS |= {"proc/route.txt", "proc/ipv6_route.txt"}
 
 
 def test_internode_service_lists_and_history() -> None:

@@ -86,6 +86,12 @@ def status(ctx: click.Context, account: str | None, as_json: bool) -> None:
         )
         return
     _print_table(summaries, alerts)
+    from capwatch.lan import default_gateways, only_host_meter, only_this_machine_note
+
+    if only_host_meter(settings):
+        obj: dict[str, Any] = ctx.find_root().obj or {}
+        find = obj.get("gateways") or default_gateways  # tests give their own
+        console().print(only_this_machine_note(find()), style="yellow", markup=False)
 
 
 WIDE_COLUMNS = 110

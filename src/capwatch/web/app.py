@@ -103,8 +103,10 @@ def create_app(
     *,
     coordinator: Coordinator | None = None,
     clock: Callable[[], datetime] | None = None,
+    gateways: Callable[[], list[str]] | None = None,
 ) -> FastAPI:
-    """Build the FastAPI app over a settings object and a store (``clock``: its "now")."""
+    """Build the FastAPI app over a settings object and a store (``clock``: its "now";
+    ``gateways``: where the zero-config page looks for the household's router)."""
     from capwatch.models import utcnow
     from capwatch.web.api import build_api_router
     from capwatch.web.history import SummaryCache
@@ -124,6 +126,9 @@ def create_app(
     app.state.coordinator = coordinator
     app.state.summary_cache = SummaryCache()
     app.state.clock = clock or (coordinator.clock if coordinator is not None else utcnow)
+    if gateways is None:
+        from capwatch.lan import default_gateways as gateways
+    app.state.gateways = gateways
 
     if _auth_configured(settings):
         _check_credentials(settings)

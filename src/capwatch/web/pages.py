@@ -50,6 +50,7 @@ def render_overview(
     *,
     sparks: dict[str, Sparkline | None] | None = None,
     first_run: bool = False,
+    gateways: list[str] | None = None,
 ) -> str:
     """The overview page: every account's usage against its cap, a small burndown, its active
     alerts and what to do next (and, first of all, a store that cannot be written)."""
@@ -63,6 +64,7 @@ def render_overview(
         now=now or utcnow(),
         store_error=store_error,
         first_run=first_run,
+        router=(gateways or [""])[0].split(" (")[0],
         default_cap=COUNTER_DEFAULT_CAP,
         refresh=30,
         script=False,
@@ -76,6 +78,7 @@ def build_pages_router() -> APIRouter:
     @router.get("/", response_class=HTMLResponse)
     def overview(request: Request) -> str:
         """The status overview."""
+        from capwatch.lan import only_host_meter
         from capwatch.web.history import cached_burndown, cached_summary
         from capwatch.web.sparkline import sparkline
 
@@ -92,11 +95,16 @@ def build_pages_router() -> APIRouter:
         failing = coordinator is not None and coordinator.store_failures
         error = coordinator.last_store_error if failing else None
         settings = state.settings
-        first_run = settings.source_path is None and [
-            (a.name, a.provider) for a in settings.accounts
-        ] == [("host", "host")]
+        first_run = only_host_meter(settings)
+        gateways = state.gateways() if first_run else []
         return render_overview(
-            summaries, state.clock(), alerts, error, sparks=sparks, first_run=first_run
+            summaries,
+            state.clock(),
+            alerts,
+            error,
+            sparks=sparks,
+            first_run=first_run,
+            gateways=gateways,
         )
 
     @router.get("/accounts/{name}", response_class=HTMLResponse)

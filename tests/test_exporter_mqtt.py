@@ -374,3 +374,20 @@ def test_disabled_accounts_count_as_gone():
         }
     )
     assert from_config(settings).context.enabled_accounts == ("home",)
+
+
+async def test_the_shared_availability_topic_of_earlier_versions_is_cleared(
+    mosquitto_broker, mosquitto_recorder
+):
+    legacy = "capwatch/bridge/availability"
+    rec = mosquitto_recorder(mosquitto_broker.port)
+    rec.publish_retained(legacy, b"offline")  # what an earlier capwatch left behind
+    exporter = await started(mosquitto_broker.port)
+    try:
+        rec.wait_for(legacy, b"")
+        await exporter.publish([make_summary()], {})
+    finally:
+        await exporter.stop()
+    late = mosquitto_recorder(mosquitto_broker.port)
+    late.wait_for(AVAIL)
+    assert late.latest(legacy) is None

@@ -57,6 +57,11 @@ class Topics:
         return f"{self.base}/bridge/{slug(instance)}/availability"
 
     @property
+    def legacy_availability(self) -> str:
+        """The availability topic every instance once shared (its retained payload is cleared)."""
+        return f"{self.base}/bridge/availability"
+
+    @property
     def availability_filter(self) -> str:
         """The subscription matching every instance's availability topic."""
         return f"{self.base}/bridge/+/availability"

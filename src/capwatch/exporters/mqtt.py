@@ -11,9 +11,10 @@ connect, ``offline`` on a clean stop). Each watches the others' availability top
 every instance online in its discovery configs (``availability_mode: any``), so an account's
 entities stay available while any instance is up.
 
-Retained discovery configs of accounts no longer in the configuration (removed or disabled) are
-deleted (an empty retained payload) when the broker hands them over at subscription, with the
-account's retained state.
+The shared ``<base>/bridge/availability`` of earlier versions is cleared (its retained payload
+deleted) on connect. Retained discovery configs of accounts no longer in the configuration
+(removed or disabled) are deleted (an empty retained payload) when the broker hands them over
+at subscription, with the account's retained state.
 """
 
 from __future__ import annotations
@@ -176,6 +177,7 @@ class MqttExporter(Exporter):
         self._connected.set()
         topics = self.topics
         client.publish(topics.availability, "online", qos=QOS, retain=True)
+        client.publish(topics.legacy_availability, b"", qos=QOS, retain=True)
         client.subscribe(topics.availability_filter, qos=QOS)
         if self.settings.homeassistant:
             client.subscribe(topics.ha_status, qos=QOS)

@@ -21,7 +21,17 @@ TEST_INSTANTS := \
 	"Australia/Adelaide|2028-02-29 23:58:30" \
 	"Pacific/Auckland|2026-12-31 23:58:30"
 
-.PHONY: serve test test-instants lint deps-test debs clean docs screenshots
+# make test-ha: Home Assistant from PyPI in a venv of its own, on a Python it supports (found
+# by tests/ha/find-python: PATH, then pyenv), with every requirement of the integrations the test
+# sets up installed beforehand (Home Assistant runs with --skip-pip). As root the test runs in a
+# network namespace of its own with only a loopback interface, so nothing can leave the machine.
+HA_VERSION := 2025.4.4
+HA_PYTHON_MIN := 3.13
+HA_VENV := .venv-ha
+HA_PY := $(HA_VENV)/bin/python
+STAMP_HA := $(HA_VENV)/.installed-$(HA_VERSION)
+
+.PHONY: serve test test-instants test-ha lint deps-test debs clean docs screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +79,20 @@ test-instants: deps-test
 	    $(PY) -m pytest -q -p no:cacheprovider || { echo "failed at TZ=$$zone $$start"; exit 1; }; \
 	done
 
+$(STAMP_HA): tests/ha/requirements.py
+	@py=$$(tests/ha/find-python $(HA_PYTHON_MIN)) && echo "Home Assistant $(HA_VERSION) on $$py" && \
+	  rm -rf $(HA_VENV) && $$py -m venv $(HA_VENV)
+	$(HA_PY) -m pip install --quiet --upgrade pip
+	$(HA_PY) -m pip install --quiet homeassistant==$(HA_VERSION)
+	$(HA_PY) tests/ha/requirements.py > $(HA_VENV)/requirements.txt
+	$(HA_PY) -m pip install --quiet -r $(HA_VENV)/requirements.txt \
+	  -c "$$($(HA_PY) -c 'import homeassistant, pathlib; print(pathlib.Path(homeassistant.__file__).parent / "package_constraints.txt")')"
+	touch $@
+
+test-ha: deps-test $(STAMP_HA)
+	HA_TEST_VENV=$(abspath $(HA_VENV)) tests/ha/isolated \
+	  $(PY) -m pytest -q -p no:cacheprovider -m homeassistant tests/test_homeassistant_real.py
+
 lint: $(STAMP_TEST)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
@@ -80,7 +104,7 @@ docs: $(STAMP_TEST)
 	$(PY) -c "import capwatch.cli as c, pathlib; pathlib.Path('src/capwatch/help.txt').write_text(c.render_help())"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(HA_VENV) .pytest_cache .mypy_cache .ruff_cache
 
 # The README's screenshots (docs/screenshots: overview and account page, phone and desktop,
 # light and dark), regenerated in Debian's Chromium from a seeded store at a pinned instant.

@@ -88,14 +88,18 @@ def test_keys_and_prometheus_names_are_unique():
 
 def test_home_assistant_classes():
     by_key = {m.key: m for m in METRICS}
-    assert by_key["used_bytes"].state_class == "total_increasing"
+    assert by_key["used_bytes"].state_class == "total"  # with the cycle start as last_reset
     assert by_key["last_success"].state_class is None
     assert by_key["last_success"].device_class == "timestamp"
     data = [m for m in METRICS if m.unit == "bytes"]
     assert all(m.device_class == "data_size" and m.ha_unit == "GB" for m in data)
-    rest = [m for m in METRICS if m.key != "used_bytes" and m.unit != "timestamp"]
+    assert by_key["overage_cost"].device_class == "monetary"
+    assert by_key["overage_cost"].state_class is None
+    rest = [
+        m for m in METRICS if m.key not in ("used_bytes", "overage_cost") and m.unit != "timestamp"
+    ]
     assert all(m.state_class == "measurement" for m in rest)
-    assert DEVICE_METRICS[0].state_class == "total_increasing"
+    assert DEVICE_METRICS[0].state_class == "total"
 
 
 def test_helpers_skip_unknowns():

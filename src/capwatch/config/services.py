@@ -114,7 +114,15 @@ class MqttSettings(_Model):
     password: Secret | None = Field(default=None, description="Broker password (a secret).")
     tls: bool = Field(default=False, description="Connect with TLS.")
     ca_certs: str | None = Field(default=None, description="CA bundle file for TLS.")
-    client_id: str = Field(default="capwatch", description="MQTT client id.")
+    client_id: str | None = Field(
+        default=None, description='MQTT client id (default: "capwatch-" and the instance).'
+    )
+    instance: str | None = Field(
+        default=None,
+        description="This instance's name on the broker, in its client id and its availability "
+        "topic (base_topic/bridge/instance/availability); default: the host name and the web "
+        'port ("pi-8485"), unique among running instances and stable across restarts.',
+    )
     discovery_prefix: str = Field(
         default="homeassistant", description="Home Assistant discovery prefix."
     )

@@ -9,8 +9,10 @@ next cycle, so an exporter failure never blocks polling or loses a reading.
 
 from __future__ import annotations
 
+import socket
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, Protocol
@@ -41,6 +43,32 @@ class SecretLike(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class ExportContext:
+    """What an exporter may know of the whole configuration beyond its own section.
+
+    ``load_exporters`` fills it from the settings; an exporter built alone (tests, plugins) gets
+    the empty default, where ``enabled_accounts`` is None: "not known", so nothing is retired.
+    """
+
+    enabled_accounts: tuple[str, ...] | None = None
+    """The accounts this configuration polls (disabled ones left out)."""
+    currencies: Mapping[str, str] = field(default_factory=dict)
+    """Each account's currency (``[accounts.overage] currency``)."""
+    base_url: str | None = None
+    """The dashboard's public URL (``web.base_url``), for links back to capwatch."""
+    instance: str = ""
+    """This process's name among the instances serving the same accounts ("" when unknown)."""
+
+
+def default_instance(settings: Any) -> str:
+    """Return ``<hostname>-<web port>``: stable across restarts, unique among running instances."""
+    web = getattr(settings, "web", None)
+    port = getattr(web, "port", None)
+    host = socket.gethostname() or "capwatch"
+    return f"{host}-{port}" if port else host
+
+
 class Exporter(ABC):
     """Base class of every exporter."""
 
@@ -50,6 +78,7 @@ class Exporter(ABC):
         self.settings = settings
         # Every configured account, set by load_exporters; publish() may get fewer at a time.
         self.account_names: tuple[str, ...] = ()
+        self.context = ExportContext()
 
     async def start(self) -> None:
         """Open connections; must not block for long nor fail when the destination is down."""
@@ -112,8 +141,24 @@ def load_exporters(settings: Any) -> list[Exporter]:
         if section is None:
             continue
         exporter = load_exporter_class(name)(section)
-        exporter.account_names = tuple(
-            str(a.name) for a in getattr(settings, "accounts", None) or ()
-        )
+        accounts = tuple(getattr(settings, "accounts", None) or ())
+        exporter.account_names = tuple(str(a.name) for a in accounts)
+        exporter.context = export_context(settings)
         built.append(exporter)
     return built
+
+
+def export_context(settings: Any) -> ExportContext:
+    """Return the :class:`ExportContext` of a whole configuration."""
+    accounts = tuple(getattr(settings, "accounts", None) or ())
+    currencies: dict[str, str] = {}
+    for account in accounts:
+        overage = getattr(account, "overage", None)
+        currencies[str(account.name)] = str(getattr(overage, "currency", None) or "$")
+    web = getattr(settings, "web", None)
+    return ExportContext(
+        enabled_accounts=tuple(str(a.name) for a in accounts if getattr(a, "enabled", True)),
+        currencies=currencies,
+        base_url=getattr(web, "base_url", None),
+        instance=default_instance(settings),
+    )

@@ -3,7 +3,17 @@
 Pure functions of the metrics table, so they are tested without a broker. The state JSON keeps
 internal units (bytes, percent, days; ISO 8601 UTC for instants) for users without Home
 Assistant; each discovery config's ``value_template`` converts to the unit HA shows (GB for
-data sizes) and renders ``None`` (HA's "unknown") when a value is missing.
+data sizes, whole numbers for counts) and renders ``None`` (HA's "unknown") when a value is
+missing.
+
+Cycle usage is a ``total`` whose ``last_reset`` is the cycle's start: Home Assistant's long-term
+statistics then follow the meter, down as well as up when the ISP corrects a figure, and start a
+new sum at a rollover (``total_increasing`` would take a downward correction for a meter reset
+and add the whole corrected figure as new usage). Counter sources fit the same description:
+their cycle usage only rises within a cycle and restarts at the cycle's start.
+
+Every instance has its own availability topic; an entity lists the topics of every instance
+known to serve its account, with ``availability_mode: any``.
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from capwatch import __version__
 from capwatch.exporters.metrics import (
@@ -30,15 +41,53 @@ _PRECISION = {"bytes": 2, "percent": 1, "days": 1, "ratio": 2, "currency": 2, "c
 
 @dataclass(frozen=True, slots=True)
 class Topics:
-    """Where capwatch publishes: base topic, discovery prefix, availability topic."""
+    """Where capwatch publishes: base topic, discovery prefix, this instance's availability."""
 
     base: str = "capwatch"
     discovery_prefix: str = "homeassistant"
+    instance: str = "capwatch"
 
     @property
     def availability(self) -> str:
-        """The bridge's availability topic (LWT "offline", "online" on connect)."""
+        """This instance's availability topic (LWT "offline", "online" on connect)."""
+        return self.availability_of(self.instance)
+
+    def availability_of(self, instance: str) -> str:
+        """The availability topic of any instance."""
+        return f"{self.base}/bridge/{slug(instance)}/availability"
+
+    @property
+    def legacy_availability(self) -> str:
+        """The availability topic every instance once shared (its retained payload is cleared)."""
         return f"{self.base}/bridge/availability"
+
+    @property
+    def availability_filter(self) -> str:
+        """The subscription matching every instance's availability topic."""
+        return f"{self.base}/bridge/+/availability"
+
+    def instance_of(self, topic: str) -> str | None:
+        """The instance an availability topic belongs to (None for other topics)."""
+        prefix = f"{self.base}/bridge/"
+        if not topic.startswith(prefix) or not topic.endswith("/availability"):
+            return None
+        name = topic[len(prefix) : -len("/availability")]
+        return name if name and "/" not in name else None
+
+    @property
+    def config_filter(self) -> str:
+        """The subscription matching every sensor discovery config (capwatch's and others')."""
+        return f"{self.discovery_prefix}/sensor/+/+/config"
+
+    def account_of_config(self, topic: str) -> str | None:
+        """The account slug of a capwatch discovery config topic (None for other topics)."""
+        prefix = f"{self.discovery_prefix}/sensor/"
+        if not topic.startswith(prefix) or not topic.endswith("/config"):
+            return None
+        parts = topic[len(prefix) :].split("/")
+        if len(parts) != 3 or not parts[0].startswith("capwatch_"):
+            return None
+        return parts[0].removeprefix("capwatch_")
 
     @property
     def ha_status(self) -> str:
@@ -92,6 +141,8 @@ def state_payload(summary: CycleSummary, devices: Sequence[DeviceUsage]) -> dict
 
 
 def _number_template(ref: str, unit: str) -> str:
+    if unit == "count":
+        return f"{{{{ {ref} | int if {ref} is number else None }}}}"
     scaled = f"({ref} / {GB_DIVISOR})" if unit == "bytes" else ref
     digits = _PRECISION.get(unit, 3) + 1
     return f"{{{{ {scaled} | round({digits}) if {ref} is number else None }}}}"
@@ -105,29 +156,63 @@ def metric_template(metric: MetricDescription) -> str:
     return _number_template(ref, metric.unit)
 
 
-def _device_block(summary: CycleSummary) -> dict[str, Any]:
-    return {
+@dataclass(frozen=True, slots=True)
+class DiscoveryOptions:
+    """What a discovery config says beyond the summary: who serves it, links, money."""
+
+    instances: tuple[str, ...] = ()
+    """Instances serving the account (their availability topics); empty: this one alone."""
+    base_url: str | None = None
+    """The dashboard's public URL: the device links to the account's page there."""
+    currency: str = "$"
+    """The unit of the overage cost."""
+
+
+def _device_block(summary: CycleSummary, options: DiscoveryOptions) -> dict[str, Any]:
+    block: dict[str, Any] = {
         "identifiers": [f"capwatch_{slug(summary.account)}"],
         "name": f"capwatch {summary.account}",
         "manufacturer": "capwatch",
         "model": summary.provider or "capwatch",
         "sw_version": __version__,
     }
+    if options.base_url:
+        account = quote(summary.account, safe="")
+        block["configuration_url"] = f"{options.base_url.rstrip('/')}/accounts/{account}"
+    return block
 
 
-def _common(summary: CycleSummary, topics: Topics, object_key: str, name: str) -> dict[str, Any]:
+def _availability(topics: Topics, options: DiscoveryOptions) -> dict[str, Any]:
+    names = sorted({slug(i) for i in options.instances} | {slug(topics.instance)})
+    return {
+        "availability": [{"topic": topics.availability_of(name)} for name in names],
+        "availability_mode": "any",
+    }
+
+
+def _common(
+    summary: CycleSummary,
+    topics: Topics,
+    object_key: str,
+    name: str,
+    options: DiscoveryOptions,
+) -> dict[str, Any]:
     return {
         "name": name,
         "unique_id": f"capwatch_{slug(summary.account)}_{object_key}",
         "state_topic": topics.state(summary.account),
-        "availability_topic": topics.availability,
-        "device": _device_block(summary),
+        **_availability(topics, options),
+        "device": _device_block(summary, options),
         "origin": {"name": "capwatch", "sw_version": __version__},
     }
 
 
 def _ha_fields(
-    device_class: str | None, state_class: str | None, ha_unit: str | None, icon: str | None
+    device_class: str | None,
+    state_class: str | None,
+    ha_unit: str | None,
+    icon: str | None,
+    entity_category: str | None = None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in (
@@ -135,38 +220,46 @@ def _ha_fields(
         ("state_class", state_class),
         ("unit_of_measurement", ha_unit),
         ("icon", icon),
+        ("entity_category", entity_category),
     ):
         if value is not None:
             out[key] = value
+    if state_class == "total":  # a cycle's total: it starts again at the cycle's start
+        out["last_reset_value_template"] = "{{ value_json.cycle_start }}"
     return out
 
 
 def discovery_configs(
-    summary: CycleSummary, devices: Sequence[DeviceUsage], topics: Topics
+    summary: CycleSummary,
+    devices: Sequence[DeviceUsage],
+    topics: Topics,
+    options: DiscoveryOptions | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Return ``{config topic: discovery payload}`` for every sensor of one account."""
+    opts = options or DiscoveryOptions()
     configs: dict[str, dict[str, Any]] = {}
     for m in METRICS:
-        payload = _common(summary, topics, m.key, m.name)
-        payload.update(_ha_fields(m.device_class, m.state_class, m.ha_unit, m.icon))
+        payload = _common(summary, topics, m.key, m.name, opts)
+        unit = opts.currency if m.device_class == "monetary" else m.ha_unit
+        payload.update(_ha_fields(m.device_class, m.state_class, unit, m.icon, m.entity_category))
         payload["value_template"] = metric_template(m)
         if m.unit in _PRECISION:
             payload["suggested_display_precision"] = _PRECISION[m.unit]
         configs[topics.config(summary.account, m.key)] = payload
     for t in TEXT_METRICS:
-        payload = _common(summary, topics, t.key, t.name)
+        payload = _common(summary, topics, t.key, t.name, opts)
         if t.options:
-            payload.update(_ha_fields("enum", None, None, t.icon))
+            payload.update(_ha_fields("enum", None, None, t.icon, t.entity_category))
             payload["options"] = list(t.options)
         else:
-            payload.update(_ha_fields(None, None, None, t.icon))
+            payload.update(_ha_fields(None, None, None, t.icon, t.entity_category))
         payload["value_template"] = f"{{{{ value_json.{t.key} }}}}"
         configs[topics.config(summary.account, t.key)] = payload
     for d in devices:
         dev = slug(d.device_id)
         for dm in DEVICE_METRICS:
             key = f"device_{dev}_{dm.key}"
-            payload = _common(summary, topics, key, f"{device_label(d)} {dm.name.lower()}")
+            payload = _common(summary, topics, key, f"{device_label(d)} {dm.name.lower()}", opts)
             payload.update(_ha_fields(dm.device_class, dm.state_class, dm.ha_unit, dm.icon))
             ref = f"value_json.devices['{dev}'].{dm.key}"
             guard = f"value_json.devices['{dev}'] is defined"

@@ -34,6 +34,8 @@ class MetricDescription:
     state_class: str | None = "measurement"
     ha_unit: str | None = None
     icon: str | None = None
+    entity_category: str | None = None
+    """Home Assistant's entity category (``diagnostic`` for the health of the polling)."""
     prom_name: str = ""
     """The Prometheus name ("" leaves the row out of Prometheus)."""
     prom_labels: tuple[tuple[str, str], ...] = ()
@@ -68,6 +70,7 @@ class TextMetricDescription:
     options: tuple[str, ...] = ()
     """The words it can take (HA shows an enum sensor); empty for free text."""
     icon: str | None = None
+    entity_category: str | None = None
 
 
 def _epoch(summary: CycleSummary) -> float | None:
@@ -100,7 +103,7 @@ METRICS: tuple[MetricDescription, ...] = (
         "Data used so far in the billing cycle.",
         "bytes",
         lambda s: _num(s.used_bytes),
-        state_class="total_increasing",
+        state_class="total",
         icon="mdi:download",
         prom_name="capwatch_usage_bytes",
         device_class="data_size",
@@ -212,6 +215,8 @@ METRICS: tuple[MetricDescription, ...] = (
         "Expected overage charge for the cycle.",
         "currency",
         lambda s: _num(s.overage_cost),
+        device_class="monetary",
+        state_class=None,
         icon="mdi:cash",
         prom_name="capwatch_overage_cost",
     ),
@@ -224,6 +229,7 @@ METRICS: tuple[MetricDescription, ...] = (
         device_class="timestamp",
         state_class=None,
         icon="mdi:clock-check",
+        entity_category="diagnostic",
         prom_name="capwatch_last_success_timestamp_seconds",
     ),
     MetricDescription(
@@ -253,6 +259,7 @@ METRICS: tuple[MetricDescription, ...] = (
         "count",
         lambda s: float(s.consecutive_failures),
         icon="mdi:alert-circle",
+        entity_category="diagnostic",
         prom_name="capwatch_consecutive_failures",
     ),
 )
@@ -264,7 +271,7 @@ DEVICE_METRICS: tuple[DeviceMetricDescription, ...] = (
         "Data used by the device so far in the cycle.",
         "bytes",
         lambda d: float(d.used_bytes),
-        state_class="total_increasing",
+        state_class="total",
         icon="mdi:devices",
         prom_name="capwatch_device_usage_bytes",
         device_class="data_size",
@@ -280,6 +287,7 @@ TEXT_METRICS: tuple[TextMetricDescription, ...] = (
         lambda s: str(s.status),
         options=tuple(str(v) for v in AccountStatus),
         icon="mdi:heart-pulse",
+        entity_category="diagnostic",
     ),
     TextMetricDescription(
         "note",

@@ -2,8 +2,19 @@
 
 Everything capwatch publishes is retained and kept in memory, so it is published again after a
 broker reconnect and when Home Assistant announces itself (``online`` on
-``<discovery_prefix>/status``). The bridge's availability topic carries a last will
-(``offline``), ``online`` after each connect and ``offline`` on a clean stop.
+``<discovery_prefix>/status``).
+
+Several instances may serve the same accounts on one broker (the PostgreSQL scale-out). Each has
+its own client id (``capwatch-<instance>``) and availability topic
+(``<base>/bridge/<instance>/availability``: a last will ``offline``, ``online`` after each
+connect, ``offline`` on a clean stop). Each watches the others' availability topics and lists
+every instance online in its discovery configs (``availability_mode: any``), so an account's
+entities stay available while any instance is up.
+
+The shared ``<base>/bridge/availability`` of earlier versions is cleared (its retained payload
+deleted) on connect. Retained discovery configs of accounts no longer in the configuration
+(removed or disabled) are deleted (an empty retained payload) when the broker hands them over
+at subscription, with the account's retained state.
 """
 
 from __future__ import annotations
@@ -11,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -18,7 +31,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from capwatch.errors import MissingExtra
 from capwatch.exporters.base import Exporter, ExportError, SecretLike, reveal, scrub
-from capwatch.exporters.homeassistant import Topics, discovery_configs, state_payload
+from capwatch.exporters.homeassistant import (
+    DiscoveryOptions,
+    Topics,
+    discovery_configs,
+    state_payload,
+)
+from capwatch.exporters.metrics import slug
 from capwatch.models import CycleSummary, DeviceUsage
 
 if TYPE_CHECKING:
@@ -40,7 +59,8 @@ class MqttSettingsLike(Protocol):
     password: SecretLike | None
     tls: bool
     ca_certs: Any
-    client_id: str
+    client_id: str | None
+    instance: str | None
     discovery_prefix: str
     base_topic: str
     homeassistant: bool
@@ -58,12 +78,36 @@ class MqttExporter(Exporter):
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
         self.settings: MqttSettingsLike = settings
-        self.topics = Topics(base=settings.base_topic, discovery_prefix=settings.discovery_prefix)
         self._client: mqtt.Client | None = None
         self._lock = threading.Lock()
         self._retained: dict[str, bytes] = {}
+        self._latest: dict[str, tuple[CycleSummary, tuple[DeviceUsage, ...]]] = {}
+        self._peers: dict[str, bool] = {}  # other instances' slug -> online
         self._connected = threading.Event()
         self._last_error = "no connection yet"
+        self._fallback_instance = f"{socket.gethostname() or 'capwatch'}-{os.getpid()}"
+
+    @property
+    def instance(self) -> str:
+        """This instance's name: configured, else from the configuration, else host and pid."""
+        return slug(self.settings.instance or self.context.instance or self._fallback_instance)
+
+    @property
+    def client_id(self) -> str:
+        """The MQTT client id: configured, else ``capwatch-<instance>``."""
+        return self.settings.client_id or f"capwatch-{self.instance}"
+
+    @property
+    def topics(self) -> Topics:
+        """Where this instance publishes."""
+        s = self.settings
+        return Topics(s.base_topic, s.discovery_prefix, self.instance)
+
+    def online_instances(self) -> tuple[str, ...]:
+        """This instance and every other one whose availability says ``online``."""
+        with self._lock:
+            others = {name for name, online in self._peers.items() if online}
+        return tuple(sorted(others | {self.instance}))
 
     @property
     def where(self) -> str:
@@ -88,7 +132,7 @@ class MqttExporter(Exporter):
             raise MissingExtra("mqtt", "paho-mqtt") from exc
         s = self.settings
         client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv311
+            CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv311
         )
         client.will_set(self.topics.availability, "offline", qos=QOS, retain=True)
         if s.username:
@@ -131,9 +175,13 @@ class MqttExporter(Exporter):
             self._last_error = error
             return
         self._connected.set()
-        client.publish(self.topics.availability, "online", qos=QOS, retain=True)
+        topics = self.topics
+        client.publish(topics.availability, "online", qos=QOS, retain=True)
+        client.publish(topics.legacy_availability, b"", qos=QOS, retain=True)
+        client.subscribe(topics.availability_filter, qos=QOS)
         if self.settings.homeassistant:
-            client.subscribe(self.topics.ha_status, qos=QOS)
+            client.subscribe(topics.ha_status, qos=QOS)
+            client.subscribe(topics.config_filter, qos=QOS)
         self._republish(client)
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
@@ -147,9 +195,52 @@ class MqttExporter(Exporter):
             self._last_error = f"disconnected: {reason}"
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        if message.topic == self.topics.ha_status and message.payload.strip() == b"online":
-            log.info("%s: Home Assistant is online, publishing discovery again", self.where)
-            self._republish(client)
+        topics = self.topics
+        if message.topic == topics.ha_status:
+            if message.payload.strip() == b"online":
+                log.info("%s: Home Assistant is online, publishing discovery again", self.where)
+                self._republish(client)
+        elif (peer := topics.instance_of(message.topic)) is not None:
+            self._on_peer(client, peer, message.payload.strip() == b"online")
+        elif topics.account_of_config(message.topic) is not None:
+            self._retire(client, message.topic, bytes(message.payload))
+
+    def _on_peer(self, client: mqtt.Client, peer: str, online: bool) -> None:
+        """Another instance came or went: list the instances online in discovery again."""
+        if peer == self.instance:
+            return
+        before = self.online_instances()
+        with self._lock:
+            self._peers[peer] = online
+        if self.online_instances() == before or not self.settings.homeassistant:
+            return
+        with self._lock:
+            latest = list(self._latest.values())
+        messages: dict[str, bytes] = {}
+        for summary, devices in latest:
+            messages.update(self._configs(summary, devices))
+        with self._lock:
+            self._retained.update(messages)
+        for topic, payload in messages.items():
+            client.publish(topic, payload, qos=QOS, retain=True)
+
+    def _retire(self, client: mqtt.Client, topic: str, payload: bytes) -> None:
+        """Delete the retained config (and state) of an account no longer configured."""
+        enabled = self.context.enabled_accounts
+        account = self.topics.account_of_config(topic)
+        if not payload or enabled is None or account in {slug(a) for a in enabled}:
+            return
+        try:
+            state_topic = json.loads(payload).get("state_topic")
+        except (ValueError, AttributeError):
+            return
+        if not isinstance(state_topic, str) or not state_topic.startswith(
+            f"{self.settings.base_topic}/"
+        ):
+            return  # another program's, or another capwatch deployment's (its own base topic)
+        log.info("%s: removing %s (account %s is not configured)", self.where, topic, account)
+        client.publish(topic, b"", qos=QOS, retain=True)
+        client.publish(state_topic, b"", qos=QOS, retain=True)
 
     def _republish(self, client: mqtt.Client) -> None:
         with self._lock:
@@ -167,16 +258,25 @@ class MqttExporter(Exporter):
         """Return every retained message (discovery configs first, then states) to publish."""
         messages: dict[str, bytes] = {}
         for summary in summaries:
-            account_devices = devices.get(summary.account, ())
-            if self.settings.homeassistant:
-                for topic, config in discovery_configs(
-                    summary, account_devices, self.topics
-                ).items():
-                    messages[topic] = _encode(config)
+            account_devices = tuple(devices.get(summary.account, ()))
+            with self._lock:
+                self._latest[summary.account] = (summary, account_devices)
+            messages.update(self._configs(summary, account_devices))
             messages[self.topics.state(summary.account)] = _encode(
                 state_payload(summary, account_devices)
             )
         return messages
+
+    def _configs(self, summary: CycleSummary, devices: Sequence[DeviceUsage]) -> dict[str, bytes]:
+        if not self.settings.homeassistant:
+            return {}
+        options = DiscoveryOptions(
+            instances=self.online_instances(),
+            base_url=self.context.base_url,
+            currency=self.context.currencies.get(summary.account, "$"),
+        )
+        configs = discovery_configs(summary, devices, self.topics, options)
+        return {topic: _encode(config) for topic, config in configs.items()}
 
     async def publish(
         self,

@@ -5,7 +5,8 @@
 # Without Chromium the Xfinity sign-in is a cookie import (docs/install.md, "Docker and compose").
 # Run: see packaging/compose.yaml.
 
-# Build tools pinned: the same wheel from the same source on every build.
+# Build tools pinned: the same wheel from the same source on every build. VERSION (the label)
+# follows pyproject.toml's version (a test checks); REVISION is the commit, given at build time.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
@@ -23,7 +24,7 @@ FROM ${PYTHON_IMAGE} AS base
 ARG PYTHON_IMAGE
 ARG PIP_VERSION=26.3
 ARG EXTRAS=postgres,snmp,mqtt
-ARG VERSION=0.0.0
+ARG VERSION=0.1.0
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="capwatch" \
       org.opencontainers.image.description="Watches an internet data cap: ISP meters, forecasts, alerts, dashboard, exporters" \

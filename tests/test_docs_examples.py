@@ -81,7 +81,7 @@ def test_every_block_is_marked_and_run() -> None:
     found = blocks(DOC)
     unmarked = [b.where(DOC) for b in found if b.name is None]
     assert unmarked == [], f"blocks without <!-- example: NAME -->: {unmarked}"
-    names = {b.name for b in found}
+    names = {b.name for b in found if b.name and not b.name.startswith(API_PREFIX)}
     assert names == set(CLAIMS), (names ^ set(CLAIMS), "add the example to CLAIMS")
     assert all(callable(globals().get(test)) for test in CLAIMS.values())
 
@@ -494,3 +494,86 @@ async def test_home_assistant_automation_names_real_entities(
     (trigger,) = automation["triggers"]
     assert configs[trigger["entity_id"]]["unit_of_measurement"] == "%"
     assert 0 < trigger["above"] <= 100
+
+
+# The API's curl examples: a block marked `api-...` (any name with that prefix is claimed
+# here) in `console` form: `$ curl ...` lines (a trailing `\` continues one), each followed by
+# the output it prints. The base URL (`http://<host>:8485`) becomes the test server's,
+# `$CAPWATCH_TOKEN` holds its token; curl must exit 0, and shown JSON output must have the
+# real answer's keys and values (`...` in it stands for what is left out).
+API_PREFIX = "api-"
+_BASE_URL = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+:8485")
+
+
+def _console_commands(text: str) -> list[tuple[str, list[str]]]:
+    """(command, output lines shown after it) of a console block."""
+    out: list[tuple[str, list[str]]] = []
+    pending = ""
+    for line in text.splitlines():
+        if pending or line.startswith("$ "):
+            part = line[2:] if not pending else line
+            pending += part.rstrip("\\").rstrip() + " " if part.endswith("\\") else part
+            if not part.endswith("\\"):
+                out.append((pending.strip(), []))
+                pending = ""
+        elif out and line.strip():
+            out[-1][1].append(line)
+    return out
+
+
+def _shown_json_matches(shown: str, real: Any) -> None:
+    """Each `"key": value` shown (strings, numbers, booleans, null) is in the real answer."""
+    flat = json.dumps(real)
+    for key, value in re.findall(r'"([A-Za-z_]+)":\s*("[^"]*"|-?[\d.]+|true|false|null)', shown):
+        assert re.search(rf'"{key}": {re.escape(json.dumps(json.loads(value)))}', flat), (
+            key,
+            value,
+        )
+    for key in re.findall(r'"([A-Za-z_]+)":', shown):
+        assert f'"{key}":' in flat, key
+
+
+def run_curl_example(text: str, base_url: str, token: str) -> int:
+    """Run a console block's curl commands against ``base_url``; return how many ran."""
+    curl = shutil.which("curl")
+    assert curl, "curl is missing (Debian package curl)"
+    env = {"PATH": "/usr/bin:/bin", "CAPWATCH_TOKEN": token}
+    commands = _console_commands(text)
+    for command, shown in commands:
+        assert command.startswith("curl "), command
+        line = _BASE_URL.sub(base_url, command) + " --max-time 30"
+        done = subprocess.run(
+            ["bash", "-c", line], capture_output=True, text=True, env=env, timeout=60, check=False
+        )
+        assert done.returncode == 0, (command, done.stderr)
+        if shown:
+            text_shown = "\n".join(shown)
+            if text_shown.lstrip().startswith(("{", "[")):
+                _shown_json_matches(text_shown, json.loads(done.stdout))
+            else:
+                for expected in shown:
+                    head = expected.split("...", 1)[0].strip()
+                    assert head in done.stdout, (command, expected, done.stdout[:500])
+    return len(commands)
+
+
+def test_api_curl_examples_run_against_the_web_server(web_app_token: Any) -> None:
+    """Every `api-` example of the page, and this runner on a sample of the same form."""
+    from tests.fakes._server import serve
+    from tests.fixtures.web import WEB_TOKEN
+
+    sample = (
+        '$ curl -s -H "Authorization: Bearer $CAPWATCH_TOKEN" \\\n'
+        "    http://raspberrypi.local:8485/api/v1/accounts\n"
+        '[{"account":"isp", ...}, {"account":"home", ...}]\n'
+        "$ curl -s http://raspberrypi.local:8485/healthz\n"
+        '{"status":"ok", ...}\n'
+    )
+    page = [e for n, e in examples(DOC).items() if n.startswith(API_PREFIX)]
+    with serve(web_app_token.app) as url:
+        assert run_curl_example(sample, url, WEB_TOKEN) == 2
+        with pytest.raises(AssertionError):  # a shown value the server does not answer
+            run_curl_example(sample.replace('"isp"', '"nobody"'), url, WEB_TOKEN)
+        for block in page:
+            assert block.lang in ("console", "sh", "shell"), block.where(DOC)
+            assert run_curl_example(block.text, url, WEB_TOKEN) > 0, block.where(DOC)

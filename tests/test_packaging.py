@@ -299,14 +299,33 @@ def test_the_build_tools_are_pinned_and_satisfy_the_build_system() -> None:
     assert hatchling.specifier.contains(pins["hatchling"])
 
 
+def test_the_build_context_holds_what_the_dockerfile_copies() -> None:
+    """.dockerignore lets in exactly the files the COPY lines name (not .venv, .git, tests)."""
+    allowed = {
+        line[1:].rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    }
+    copied = {
+        part.rstrip("/")
+        for stage, word, args in _instructions()
+        if word == "COPY" and not args.startswith("--from")
+        for part in shlex.split(args)[:-1]
+    }
+    assert copied == allowed
+    assert all((ROOT / path).exists() for path in copied)
+
+
 def test_the_image_carries_oci_labels() -> None:
     labels = dict(item.split("=", 1) for item in shlex.split(" ".join(_lines("LABEL"))))
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     prefix = "org.opencontainers.image."
     assert labels[prefix + "title"] == project["name"]
     assert labels[prefix + "licenses"] == project["license"]
-    for key in ("description", "url", "documentation", "version", "revision", "base.name"):
+    for key in ("description", "url", "documentation", "revision", "base.name"):
         assert labels[prefix + key], key
+    args = dict(line.split("=", 1) for line in _lines("ARG") if "=" in line)
+    assert labels[prefix + "version"] == "${VERSION}" and args["VERSION"] == project["version"]
 
 
 def test_compose_mounts_the_config_directory_not_a_file() -> None:

@@ -77,6 +77,7 @@ lint: $(STAMP_TEST)
 docs: $(STAMP_TEST)
 	$(VENV)/bin/cog -r README.md
 	$(VENV)/bin/cog -r -I docs docs/install.md
+	$(PY) -c "import capwatch.cli as c, pathlib; pathlib.Path('src/capwatch/help.txt').write_text(c.render_help())"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -3,13 +3,16 @@
 Usage (from the repo root)::
 
     python bench/footprint.py [--history 0,100000] [--runs 5] [--serve-minutes 0] [--step-minutes 5]
+        [--pages] [--warm]
 
 For each history size (readings already stored, ``--step-minutes`` apart, ending now) it builds a
 SQLite store (timing the import: rows per second; then bytes on disk per reading), and runs
 ``capwatch poll`` against the local fake meter, ``capwatch --help`` and ``capwatch status``
 ``--runs`` times each in fresh processes (median wall time; peak RSS from GNU time). With
 ``--serve-minutes N`` it also runs ``capwatch serve`` polling every 60 s for N minutes and
-samples its RSS (psutil) each minute. Prints one table per measurement.
+samples its RSS (psutil) each minute; ``--pages`` opens the dashboard before each sample, and
+``--warm`` starts serve once before that on the same data directory, so the measured one loads
+its templates from the cache as after any restart. Prints one table per measurement.
 """
 
 from __future__ import annotations
@@ -158,7 +161,14 @@ def serve_rss(
     return samples
 
 
-def run_size(n: int, runs: int, serve_minutes: float, step: timedelta, pages: bool = False) -> None:
+def run_size(
+    n: int,
+    runs: int,
+    serve_minutes: float,
+    step: timedelta,
+    pages: bool = False,
+    warm: bool = False,
+) -> None:
     """All measurements at one history size."""
     from tests.fakes import meter
     from tests.fakes._server import serve
@@ -176,6 +186,9 @@ def run_size(n: int, runs: int, serve_minutes: float, step: timedelta, pages: bo
             print(f"  capwatch --help   {measure(['--help'], env, runs)}")
             print(f"  capwatch status   {measure([*cfg, 'status'], env, runs)}")
             if serve_minutes:
+                if warm:
+                    print("  warming: a first serve compiles the templates into its cache")
+                    serve_rss(workdir, config, 0.2, pages=True)
                 serve_rss(workdir, config, serve_minutes, pages)
                 print(f"  polls served by the fake during serve: {state.requests}")
 
@@ -190,12 +203,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pages", action="store_true", help="open the dashboard's pages before each sample"
     )
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="start serve once before measuring, so templates come from its cache (a restart)",
+    )
     args = parser.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so a stopped benchmark also stops its `capwatch serve`.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, runs={args.runs}")
     for n in (int(x) for x in args.history.split(",")):
-        run_size(n, args.runs, args.serve_minutes, timedelta(minutes=args.step_minutes), args.pages)
+        step = timedelta(minutes=args.step_minutes)
+        run_size(n, args.runs, args.serve_minutes, step, args.pages, args.warm)
     return 0
 
 

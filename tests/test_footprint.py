@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from capwatch.service.footprint import SETTINGS, tune_allocator
 
@@ -58,3 +60,26 @@ def test_unused_modules_are_marked_absent_unless_already_loaded() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     # httpx (imported first) already has its CLI; pydantic.v1 is refused from then on
     assert out.stdout.split("\n")[:2] == ["['pydantic.v1'] None True", "ImportError"]
+
+
+def test_serve_keeps_httpx_cli_out_even_when_the_config_loads_a_provider(tmp_path: Path) -> None:
+    # Validating an http_json account imports its provider and httpx before the daemon starts:
+    # the serve command must mark httpx's CLI absent first, or rich and pygments (~6 MiB) load.
+    config = tmp_path / "capwatch.toml"
+    config.write_text(
+        '[[accounts]]\nname = "isp"\nprovider = "http_json"\ncap = "1 TB"\n'
+        '[accounts.options]\nurl = "http://127.0.0.1:9/usage"\nused_path = "$.used"\n'
+    )
+    code = (
+        "import sys\nimport capwatch.service.daemon as daemon\n"
+        "async def run(settings, on_ready=None):\n"
+        "    print('httpx' in sys.modules, 'rich' in sys.modules, 'pygments' in sys.modules)\n"
+        "daemon.run = run\n"
+        "from capwatch.cli import cli\n"
+        f"cli(['--config', {str(config)!r}, 'serve'])\n"
+    )
+    env = {**os.environ, "CAPWATCH_DATA_DIR": str(tmp_path / "data")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    assert out.stdout.split()[:3] == ["True", "False", "False"], out.stderr

@@ -395,6 +395,16 @@ def test_the_wheel_and_sdist_pass_a_maintainers_review(tmp_path: Path) -> None:
     assert (target / "bin" / "capwatch").is_file()
     site = next((target / "lib").glob("python3*/site-packages"))
     assert (site / "capwatch" / "templates" / "overview.html").is_file()
+    # the installed console script answers --help from the kept text, without click (not
+    # installed in this --no-deps venv)
+    done = subprocess.run(
+        [str(target / "bin" / "capwatch"), "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "80"},
+        check=True,
+    )
+    assert done.stdout.startswith("Usage: capwatch [OPTIONS] COMMAND") and "status" in done.stdout
     # It runs from the wheel: the dependencies come from this venv's site-packages (a plain
     # path line, so this checkout's editable capwatch is not on the path).
     import sysconfig

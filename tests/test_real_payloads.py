@@ -298,6 +298,7 @@ OTHER_TESTS = {
     "xfinity/api_401_unauthenticated.json",
     "xfinity/api_404_plan_without_usage_meter.json",
     "xfinity/graphql_monthlyUsage_item_2024-02_fragment.json",
+    "cookies/cookies_txt_extension_firefox_2018_amazon.txt",  # tests/test_xfinity_cookies.py
 }
 
 

@@ -49,7 +49,10 @@ def test_readings_are_downsampled_keeping_both_ends(web_app: WebServer) -> None:
 def test_readings_range_needs_an_offset(web_app: WebServer) -> None:
     client = TestClient(base_url="http://127.0.0.1", app=web_app.app)
     bad = client.get("/api/v1/accounts/isp/readings", params={"start": "2026-01-01T00:00:00"})
-    assert bad.status_code == 422 and "start" in bad.json()["detail"]
+    assert bad.status_code == 422
+    assert [(e["loc"], e["type"]) for e in bad.json()["detail"]] == [
+        (["query", "start"], "timezone_aware")
+    ]
     ok = client.get(
         "/api/v1/accounts/isp/readings",
         params={"start": "2026-01-01T00:00:00+00:00", "end": "2026-01-01T00:00:00Z"},

@@ -1,4 +1,6 @@
-"""schemathesis against the app's OpenAPI spec, in-process: no generated request gets a 5xx.
+"""schemathesis against the app's OpenAPI spec, in-process: no generated request gets a 5xx,
+and every answer is one the spec declares (status, content type, body schema, headers), with
+and without credentials when auth is configured.
 
 schemathesis' own pytest plugin does not work with pytest 9 here (``from_fixture`` needs a
 private pytest attribute), so each operation's strategy is driven by Hypothesis directly.
@@ -6,6 +8,7 @@ private pytest attribute), so each operation's strategy is driven by Hypothesis 
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -13,10 +16,23 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-from tests.fixtures.web import WebServer
+from tests.fixtures.web import WEB_PASSWORD, WEB_TOKEN, WEB_USER, WebServer
 
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 SETTINGS = settings(
     deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None
 )
@@ -35,14 +51,17 @@ def _as_local(app: Any) -> Any:
     return local
 
 
-def _operations(app: Any, method: str) -> list[Any]:
-    spec = schemathesis.openapi.from_asgi("/api/v1/openapi.json", _as_local(app))
+def _operations(app: Any, method: str, headers: dict[str, str] | None = None) -> list[Any]:
+    spec = schemathesis.openapi.from_asgi(
+        "/api/v1/openapi.json", _as_local(app), headers=headers or {}
+    )
     ops = [r.ok() for r in spec.get_all_operations()]
     return [op for op in ops if op.method.upper() == method]
 
 
-def _fuzz(op: Any, examples: int, **fixed: Any) -> int:
-    """Run ``examples`` positive and negative cases of ``op``; return how many ran."""
+def _fuzz(op: Any, examples: int, headers: dict[str, str] | None = None, **fixed: Any) -> int:
+    """Run ``examples`` positive and negative cases of ``op`` (each sent with ``headers``)
+    through every conformance check; return how many ran."""
     ran = 0
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
@@ -51,7 +70,7 @@ def _fuzz(op: Any, examples: int, **fixed: Any) -> int:
         def check(case: Any) -> None:
             nonlocal ran
             ran += 1
-            response = case.call_and_validate(checks=[not_a_server_error])
+            response = case.call_and_validate(headers=headers or {}, checks=CHECKS)
             assert response.status_code < 500
 
         try:
@@ -75,3 +94,21 @@ def test_poll_now_never_fails_on_the_server(web_app: WebServer) -> None:
     (op,) = _operations(web_app.app, "POST")
     assert _fuzz(op, 4, path_parameters={"name": "isp"}) > 0
     assert _fuzz(op, 4) > 0
+
+
+@pytest.mark.parametrize("credentials", ["right", "none", "wrong"])
+def test_guarded_api_answers_as_declared(web_app_auth: WebServer, credentials: str) -> None:
+    """With a token, basic credentials or both configured: the right credentials, none, or a
+    wrong token; every answer (200s, 401s with their challenge) conforms to the spec."""
+    web = web_app_auth.settings.web
+    if web.auth_token is not None:
+        right = f"Bearer {WEB_TOKEN}"
+    else:
+        right = "Basic " + base64.b64encode(f"{WEB_USER}:{WEB_PASSWORD}".encode()).decode()
+    load = {"Authorization": right}
+    sent = {"right": load, "none": None, "wrong": {"Authorization": "Bearer wrong-token"}}
+    ops = _operations(web_app_auth.app, "GET", headers=load)
+    ops += _operations(web_app_auth.app, "POST", headers=load)
+    for op in ops:
+        fixed = {"path_parameters": {"name": "isp"}} if "{name}" in op.path else {}
+        assert _fuzz(op, 3, headers=sent[credentials], **fixed) > 0, op.label

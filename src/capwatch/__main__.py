@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from capwatch.cli import main
+from capwatch._launch import main
 
 if __name__ == "__main__":
     main()

@@ -122,5 +122,14 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Run the click command (``capwatch._launch.main`` is the console script, answering
+    ``--help`` before this is imported)."""
     cli(obj={})
+
+
+def render_help() -> str:
+    """The top-level ``capwatch --help`` as click prints it at 80 columns or more (its
+    formatter is then 78 wide): what ``make docs`` keeps in capwatch/help.txt."""
+    settings = {**cli.context_settings, "terminal_width": 78}
+    with click.Context(cli, info_name="capwatch", **settings) as ctx:
+        return cli.get_help(ctx) + "\n"

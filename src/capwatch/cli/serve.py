@@ -22,6 +22,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     import asyncio
     import logging
 
+    from capwatch.service.footprint import skip_unused_modules
+
+    # Before the config is read: validating an account's options imports its provider, and
+    # with it httpx, which would otherwise pull in its own CLI (rich, pygments: ~6 MiB).
+    skip_unused_modules()
     from capwatch.logsetup import setup_logging
     from capwatch.service.daemon import run
 

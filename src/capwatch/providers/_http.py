@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from capwatch.errors import AuthRequired, BadResponse, CannotConnect, RateLimited, ServerError
+from capwatch.models import utcnow
 
 
 def _where(request: httpx.Request) -> str:
@@ -25,9 +30,11 @@ async def send(
     url: str,
     *,
     max_bytes: int = MAX_BODY_BYTES,
+    clock: Callable[[], datetime] = utcnow,
     **kwargs: Any,
 ) -> httpx.Response:
-    """Send a request; map transport failures, 401/403, 429 and 5xx onto the error tree.
+    """Send a request; map transport failures, 401/403, 429 and 5xx onto the error tree
+    (``clock``: the now a 429's Retry-After date counts from when the answer has no Date).
 
     The body is read up to ``max_bytes``: a larger answer is a BadResponse, and never sits
     whole in memory or in the archive.
@@ -63,7 +70,7 @@ async def send(
     if status in (401, 403):
         raise AuthRequired(f"{where}: HTTP {status}, credentials refused or session expired")
     if status == 429:
-        raise RateLimited(f"{where}: HTTP 429", retry_after=_retry_after(response))
+        raise RateLimited(f"{where}: HTTP 429", retry_after=response_retry_after(response, clock))
     if status >= 500:
         raise ServerError(f"{where}: HTTP {status}")
     return response
@@ -87,22 +94,43 @@ async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value at ``now``: its delay-seconds form, or its
+    HTTP-date form (RFC 9110 10.2.3) less ``now``; 0 for a date already past, None for none or
+    garbage."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)  # delay-seconds (a fraction or a sign tolerated)
+    except ValueError:
+        pass
+    else:
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000": a time in UTC with no zone stated
+        when = when.replace(tzinfo=UTC)
+    return max((when - now).total_seconds(), 0.0)
+
+
+def response_retry_after(response: httpx.Response, clock: Callable[[], datetime]) -> float | None:
+    """The wait a 429 asks for; an HTTP-date counts from the answer's own ``Date`` (the
+    server's clock, so a skewed local clock does not stretch it), else from ``clock()``."""
     value = response.headers.get("retry-after")
     if value is None:
         return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
+    now = None
+    if date := response.headers.get("date"):
         try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        from capwatch.models import utcnow
-
-        return max((when - utcnow()).total_seconds(), 0.0)
+            now = parsedate_to_datetime(date)
+        except (TypeError, ValueError, IndexError):
+            now = None
+        if now is not None and now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+    return retry_after_seconds(value, now or clock())
 
 
 def json_text(text: str, where: str, ctype: str = "") -> Any:

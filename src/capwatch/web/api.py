@@ -6,7 +6,8 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 
 from capwatch.errors import ConfigError
 from capwatch.service import serialize
@@ -16,7 +17,18 @@ from capwatch.web.history import cached_burndown, cached_summary, readings_windo
 
 MAX_POINTS = 5000
 NameParam = Annotated[str, Path(description="Account name", max_length=100)]
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Unknown account"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Unknown account", "model": schemas.ErrorOut}
+}
+CSRF_HEADER = "X-Capwatch-Request"
+CSRF_PARAMETER = {
+    "name": CSRF_HEADER,
+    "in": "header",
+    "required": True,
+    "description": 'Must be "1": a page on another site cannot send it (CSRF protection).',
+    "schema": {"type": "string", "enum": ["1"]},
+    "example": "1",
+}
 
 __all__ = ["MAX_POINTS", "build_api_router", "downsample"]
 
@@ -33,16 +45,22 @@ def _account(request: Request, name: str) -> Any:
         raise HTTPException(status_code=404, detail=f"unknown account {name!r}") from None
 
 
+def _invalid(field: str, value: datetime, kind: str, msg: str) -> RequestValidationError:
+    """A 422 shaped as FastAPI's own (the HTTPValidationError schema), naming the query field."""
+    error = {"type": kind, "loc": ["query", field], "msg": msg, "input": value.isoformat()}
+    return RequestValidationError([error])
+
+
 def _aware(value: datetime | None, field: str) -> datetime | None:
     """The instant in UTC; 422 naming ``field`` when it has no offset or cannot be UTC."""
     if value is None:
         return None
     if value.tzinfo is None or value.utcoffset() is None:
-        raise HTTPException(status_code=422, detail=f"{field}: a UTC offset is required")
+        raise _invalid(field, value, "timezone_aware", f"{field}: a UTC offset is required")
     try:
         return value.astimezone(UTC)
     except (OverflowError, ValueError):
-        raise HTTPException(status_code=422, detail=f"{field}: out of range") from None
+        raise _invalid(field, value, "datetime_range", f"{field}: out of range") from None
 
 
 def _summary(request: Request, name: str) -> Any:
@@ -195,21 +213,20 @@ def _poll_route(router: APIRouter) -> None:
         summary="Poll an account now",
         response_model=schemas.PollNowOut,
         responses={
-            403: {"description": "Missing X-Capwatch-Request: 1 (CSRF protection)"},
-            404: {"description": "Unknown account"},
-            503: {"description": "No poller runs in this process"},
+            403: {
+                "description": f"Missing {CSRF_HEADER}: 1 (CSRF protection)",
+                "model": schemas.ErrorOut,
+            },
+            **NOT_FOUND,
+            503: {"description": "No poller runs in this process", "model": schemas.ErrorOut},
         },
+        # read by hand below, so a missing header is a 403 (a refusal), not a 422
+        openapi_extra={"parameters": [CSRF_PARAMETER]},
     )
-    async def poll_now(
-        request: Request,
-        name: NameParam,
-        x_capwatch_request: Annotated[
-            str | None, Header(description='Must be "1" (CSRF protection).')
-        ] = None,
-    ) -> dict[str, Any]:
+    async def poll_now(request: Request, name: NameParam) -> dict[str, Any]:
         """Poll now; needs the header ``X-Capwatch-Request: 1`` (CSRF protection)."""
         _account(request, name)
-        if x_capwatch_request != "1":
+        if request.headers.get(CSRF_HEADER) != "1":
             raise HTTPException(status_code=403, detail="missing X-Capwatch-Request: 1 header")
         coordinator = request.app.state.coordinator
         if coordinator is None:

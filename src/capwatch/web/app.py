@@ -73,6 +73,30 @@ def _auth_configured(settings: Settings) -> bool:
     return web.auth_token is not None or (web.username is not None and web.password is not None)
 
 
+def _refusal(settings: Settings, header: str | None) -> Response:
+    """The 401: one challenge for each scheme that can succeed here (see ``web.openapi``)."""
+    from capwatch.web.openapi import challenges, configured_schemes
+
+    bearer_sent = (header or "").partition(" ")[0].lower() == "bearer"
+    response = JSONResponse({"detail": "authentication required"}, status_code=401)
+    for challenge in challenges(configured_schemes(settings), bearer_refused=bearer_sent):
+        response.headers.append("WWW-Authenticate", challenge)
+    return response
+
+
+def _require_auth(app: FastAPI, settings: Settings) -> None:
+    """Every path but :data:`OPEN_PATHS` needs the configured token or basic credentials."""
+
+    @app.middleware("http")
+    async def require_auth(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        header = request.headers.get("authorization")
+        if request.url.path in OPEN_PATHS or _credentials_ok(settings, header):
+            return await call_next(request)
+        return _refusal(settings, header)
+
+
 def create_app(
     settings: Settings,
     store: Store,
@@ -103,20 +127,7 @@ def create_app(
 
     if _auth_configured(settings):
         _check_credentials(settings)
-
-        @app.middleware("http")
-        async def require_auth(
-            request: Request, call_next: Callable[[Request], Awaitable[Response]]
-        ) -> Response:
-            if request.url.path in OPEN_PATHS or _credentials_ok(
-                settings, request.headers.get("authorization")
-            ):
-                return await call_next(request)
-            return JSONResponse(
-                {"detail": "authentication required"},
-                status_code=401,
-                headers={"WWW-Authenticate": 'Basic realm="capwatch", charset="UTF-8"'},
-            )
+        _require_auth(app, settings)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness and store check", response_model=Health)
     def healthz() -> dict[str, Any]:
@@ -137,8 +148,9 @@ def create_app(
     _mount_docs(app)
     _html_errors(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    from capwatch.web import guard
+    from capwatch.web import guard, openapi
 
+    openapi.install(app, settings, OPEN_PATHS)
     guard.install(app, settings)  # outermost: every answer, 401s and 404s too
     app.include_router(build_api_router())
     app.include_router(build_pages_router())

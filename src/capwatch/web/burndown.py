@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from capwatch.models import CycleSummary
@@ -42,14 +42,26 @@ def burndown_payload(
     settings: Settings, store: Store, summary: CycleSummary, points: int
 ) -> dict[str, Any]:
     """Series of the summary's cycle: used (downsampled), ideal, pro-rata, alarm, forecast."""
-    from capwatch.analysis.burndown import burndown
-
     name, cycle = summary.account, summary.cycle
     zone = settings.account(name).cycle.zone
     rows = store.readings(name, cycle_start=cycle.start, every=CYCLE_RESOLUTION)
-    samples = [(r.observed_at, r.used_bytes) for r in rows if r.observed_at <= summary.as_of]
-    level = alarm_percent(settings, name)
-    bd = burndown(samples, cycle, summary.cap_bytes, level, tz=zone)
+    samples = [(r.observed_at, r.used_bytes) for r in rows]
+    return burndown_dict(summary, samples, alarm_percent(settings, name), zone, points)
+
+
+def burndown_dict(
+    summary: CycleSummary,
+    samples: Sequence[tuple[datetime, int]],
+    level: float,
+    zone: tzinfo,
+    points: int,
+) -> dict[str, Any]:
+    """The burndown payload of ``summary``'s cycle from its (time, bytes) samples (pure)."""
+    from capwatch.analysis.burndown import burndown
+
+    name, cycle = summary.account, summary.cycle
+    kept = [(t, b) for t, b in samples if t <= summary.as_of]
+    bd = burndown(kept, cycle, summary.cap_bytes, level, tz=zone)
     f = summary.forecast
     return {
         "account": name,

@@ -177,3 +177,9 @@ class Health(BaseModel):
     last_poll: str | None = Field(
         default=None, description="Outcome of the newest poll of any account (ok, connect, ...)."
     )
+
+
+class ErrorOut(BaseModel):
+    """The body of a refusal (401, 403, 404, 503): one line saying why."""
+
+    detail: str = Field(description="Why the request was refused, in one line.")

@@ -22,6 +22,7 @@ from capwatch.errors import (
     ServerError,
 )
 from capwatch.models import Snapshot
+from capwatch.providers._http import response_retry_after
 from capwatch.providers.xfinity.pages import PageKind, classify_html, error_for, login_hint
 from capwatch.providers.xfinity.parse import (
     is_unsupported_plan,
@@ -98,8 +99,10 @@ async def get_usage(
     graphql_url: str,
     user_agent: str,
     usage_path: str = USAGE_PATH,
+    now: float,
 ) -> Exchange:
-    """Ask for usage in ``shape`` ("json" or "graphql") with the session's cookies/token."""
+    """Ask for usage in ``shape`` ("json" or "graphql") with the session's cookies/token
+    (the cookies live at ``now``, a Unix time)."""
     headers = {"User-Agent": user_agent, "Accept": "application/json"}
     if shape == "graphql":
         url = graphql_url
@@ -109,7 +112,7 @@ async def get_usage(
     else:
         url = usage_url(customer_base_url, usage_path)
         body = None
-    cookie = session.cookie_header(url)
+    cookie = session.cookie_header(url, now=now)
     if cookie:
         headers["Cookie"] = cookie
     if body is None:
@@ -122,14 +125,7 @@ def _is_login_redirect(location: str) -> bool:
     return any(path.startswith(m) or f"{m}/" in path for m in _LOGIN_MARKERS)
 
 
-def _retry_after(text: str | None) -> float | None:
-    try:
-        return max(float(text), 0.0) if text is not None else None
-    except ValueError:
-        return None
-
-
-def _status_error(ex: Exchange, account: str) -> Exception | None:
+def _status_error(ex: Exchange, account: str, now: datetime) -> Exception | None:
     where = f"{ex.method} {ex.url_path}"
     kind = classify_html(ex.text) if ex.text.lstrip().startswith("<") else PageKind.OTHER
     if 300 <= ex.status < 400:
@@ -144,7 +140,7 @@ def _status_error(ex: Exchange, account: str) -> Exception | None:
             return error_for(kind, account=account, where=where)
         return AuthRequired(f"xfinity: session expired (HTTP {ex.status}): {login_hint(account)}")
     if ex.status == 429:
-        retry = _retry_after(ex.response.headers.get("retry-after")) if ex.response else None
+        retry = response_retry_after(ex.response, lambda: now) if ex.response else None
         return RateLimited(f"xfinity: {where}: HTTP 429", retry_after=retry)
     if ex.status >= 500:
         return ServerError(f"xfinity: {where}: HTTP {ex.status}")
@@ -153,7 +149,7 @@ def _status_error(ex: Exchange, account: str) -> Exception | None:
 
 def interpret(ex: Exchange, *, account: str, tz: ZoneInfo, observed_at: datetime) -> Snapshot:
     """Turn an exchange into a Snapshot, or raise the error it stands for."""
-    err = _status_error(ex, account)
+    err = _status_error(ex, account, observed_at)
     if err is not None:
         raise err
     where = f"{ex.method} {ex.url_path}"

@@ -14,7 +14,7 @@ import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import httpx
 
@@ -22,8 +22,9 @@ from capwatch.diagnostics import save_bundle
 from capwatch.errors import AuthRequired, ConfigError, MfaRequired, MissingExtra, WrongPassword
 from capwatch.models import utcnow
 from capwatch.providers.base import Prompter
+from capwatch.providers.xfinity.cookies import cookie_from_json
 from capwatch.providers.xfinity.pages import PageKind, SecurityCheck, classify_html, error_for
-from capwatch.providers.xfinity.session import StoredCookie, XfinitySession
+from capwatch.providers.xfinity.session import XfinitySession
 from capwatch.secrets import redact, register_secret
 
 if TYPE_CHECKING:
@@ -254,32 +255,15 @@ async def _settle(page: Page) -> None:
         await page.wait_for_load_state("networkidle", timeout=10_000)
 
 
-def _wanted(cookie: dict[str, Any], hosts: tuple[str, ...]) -> bool:
-    domain = str(cookie.get("domain", "")).lstrip(".").lower()
-    return any(h == domain or h.endswith("." + domain) for h in hosts)
-
-
 async def _session_from(context: BrowserContext, plan: LoginPlan) -> XfinitySession:
+    """The browser's cookies a request to one of the plan's hosts would carry, and its token."""
     cookies = []
     for c in await context.cookies():
-        raw = dict(c)
-        if not _wanted(raw, plan.hosts):
+        cookie = cookie_from_json(dict(c), "the browser's cookie")
+        if not any(cookie.domain_matches(h) for h in plan.hosts):
             continue
-        expires = raw.get("expires")
-        register_secret(str(raw.get("value", "")))
-        cookies.append(
-            StoredCookie(
-                name=str(raw["name"]),
-                value=str(raw["value"]),
-                domain=str(raw["domain"]),
-                path=str(raw.get("path") or "/"),
-                expires=float(expires)
-                if isinstance(expires, int | float) and expires > 0
-                else None,
-                secure=bool(raw.get("secure")),
-                http_only=bool(raw.get("httpOnly")),
-            )
-        )
+        register_secret(cookie.value)
+        cookies.append(cookie)
     if not cookies:
         raise AuthRequired(
             f"xfinity: signed in but no session cookies were set: run `capwatch login xfinity "

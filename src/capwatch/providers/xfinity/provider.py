@@ -161,13 +161,17 @@ class XfinityProvider(Provider[XfinityOptions]):
             observed_at=self.context.clock(),
         )
 
+    def _now(self) -> float:
+        """The injected clock's now as a Unix time (cookie expiries are Unix times)."""
+        return self.context.clock().timestamp()
+
     def _usage_url(self) -> str:
         return api.usage_url(self.options.customer_base_url, self.options.usage_path)
 
     def _shape(self, session: XfinitySession) -> str:
         if self.options.api_shape != "auto":
             return self.options.api_shape
-        if session.has_cookies_for(self._usage_url()):
+        if session.has_cookies_for(self._usage_url(), now=self._now()):
             return "json"
         return "graphql" if session.bearer_token else "json"
 
@@ -196,6 +200,7 @@ class XfinityProvider(Provider[XfinityOptions]):
             graphql_url=self.options.graphql_url,
             user_agent=self.context.user_agent,
             usage_path=self.options.usage_path,
+            now=self._now(),
         )
         try:
             snapshot = api.interpret(
@@ -212,7 +217,7 @@ class XfinityProvider(Provider[XfinityOptions]):
             raise
         self._clear_backoff()
         if ex.response is not None:
-            renewed = session.merged(ex.response)
+            renewed = session.merged(ex.response, now=self._now())
             if renewed is not session:
                 save_session(self.session_path, renewed)
         return snapshot
@@ -335,7 +340,7 @@ class XfinityProvider(Provider[XfinityOptions]):
                 self.options.graphql_url,
             )
         ]
-        session = import_cookie_file(cookie_file, hosts=hosts)
+        session = import_cookie_file(cookie_file, hosts=hosts, now=self._now())
         save_session(self.session_path, session)
         self._clear_backoff()
         return self.session_path

@@ -133,6 +133,19 @@ def test_capwatch_config_env_names_the_file(tmp_path: Path, config_providers: ob
     assert load_settings(env={"CAPWATCH_CONFIG": str(cfg)}).log_format == "json"
 
 
+def test_capwatch_config_dir_is_where_the_default_file_is_looked_for(
+    tmp_path: Path, config_providers: object
+) -> None:
+    """The container sets CAPWATCH_CONFIG_DIR=/config: a file there is read, none means the
+    embedded defaults (CAPWATCH_CONFIG would have to name a file that exists)."""
+    env = {"CAPWATCH_CONFIG_DIR": str(tmp_path)}
+    defaults = load_settings(env=env)
+    assert defaults.source_path is None and [a.name for a in defaults.accounts] == ["host"]
+    (tmp_path / "capwatch.toml").write_text('log_format = "json"\n', encoding="utf-8")
+    read = load_settings(env=env)
+    assert read.source_path == tmp_path / "capwatch.toml" and read.log_format == "json"
+
+
 def test_env_overrides(tmp_path: Path, config_providers: object) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text('[web]\nport = 8000\n[mqtt]\nhost = "broker"\n', encoding="utf-8")

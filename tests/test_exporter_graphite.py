@@ -90,6 +90,13 @@ def test_path_parts_are_sanitised():
     assert lines[0].startswith("a_b.c.mum_s_flat_2.used_bytes ")
 
 
+def test_hyphens_are_kept():
+    """Issue 23 point 7: `-` is valid in a Graphite path (carbon stores it, graphite-web's
+    target grammar reads it), so the account keeps the name it has in MQTT and Prometheus."""
+    lines = render_lines([make_summary("Pi-Host")], {}, prefix="cap-watch")
+    assert lines[0].startswith("cap-watch.pi-host.used_bytes ")
+
+
 async def test_connection_refused_is_an_export_error():
     settings = GraphiteSettings(host="127.0.0.1", port=free_port())
     with pytest.raises(ExportError, match=r"graphite 127\.0\.0\.1:\d+: cannot connect"):

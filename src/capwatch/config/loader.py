@@ -30,7 +30,7 @@ def _locate(path: Path | str | None, env: Mapping[str, str]) -> Path | None:
         return Path(path).expanduser()
     if env.get(CONFIG_ENV):
         return Path(env[CONFIG_ENV]).expanduser()
-    default = paths.default_config_path()
+    default = paths.default_config_path(env)
     return default if default.is_file() else None
 
 

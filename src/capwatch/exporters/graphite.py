@@ -32,8 +32,13 @@ class GraphiteSettingsLike(Protocol):
 
 
 def _path_part(text: str) -> str:
-    """A metric path component: no dots, spaces or other separators."""
-    return slug(text).replace("-", "_")
+    """A metric path component: lower case, ``[a-z0-9_-]`` (no dots, spaces or other separators).
+
+    ``-`` is kept: carbon stores it and graphite-web's target grammar reads it as part of a
+    path, so ``pi-host`` stays the name the account has everywhere else (the MQTT topics, the
+    Prometheus and InfluxDB labels) instead of becoming ``pi_host``.
+    """
+    return slug(text)
 
 
 def _fmt(value: float) -> str:

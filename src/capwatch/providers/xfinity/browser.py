@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -64,13 +65,29 @@ class LoginPlan:
         return self.force_headless or self.mode != "manual"
 
 
+# The container image without Chromium sets CAPWATCH_IMAGE=slim (see the Dockerfile): there
+# "install Chromium" is no advice, so a browser login says how a container signs in instead.
+IMAGE_ENV = "CAPWATCH_IMAGE"
+CONTAINER_HINT = (
+    "xfinity: this container image has no Chromium for a browser login: sign in with your own "
+    "browser, export its cookies (cookies.txt) and run `capwatch login xfinity --account "
+    "<account> --import-cookies /config/cookies.txt`, or use the image with Chromium "
+    "(docker build --target browser)"
+)
+
+
 def check_browser(browser_path: str) -> None:
     """Raise MissingExtra/ConfigError when Playwright or the Chromium binary is missing."""
+    slim_image = os.environ.get(IMAGE_ENV) == "slim"
     try:
         import playwright.async_api  # noqa: F401
     except ImportError:
+        if slim_image:
+            raise ConfigError(CONTAINER_HINT) from None
         raise MissingExtra("browser", "playwright") from None
     if not Path(browser_path).exists():
+        if slim_image:
+            raise ConfigError(CONTAINER_HINT)
         raise ConfigError(
             f"xfinity.browser_path: {browser_path} not found: install Chromium "
             "(Debian: apt install chromium) or set browser_path"

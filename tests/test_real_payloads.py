@@ -298,6 +298,13 @@ OTHER_TESTS = {
     "xfinity/api_401_unauthenticated.json",
     "xfinity/api_404_plan_without_usage_meter.json",
     "xfinity/graphql_monthlyUsage_item_2024-02_fragment.json",
+    # router providers: read in their own tests (tests/test_provider_<name>.py) and served by
+    # their fakes
+    "fritz/tr64desc.xml",
+    "fritz/igddesc.xml",
+    "fritz/description.json",
+    "fritz/GetAddonInfos_telegraf.xml",
+    "fritz/GetInfo_7490_readme.xml",
 }
 
 

@@ -305,6 +305,12 @@ OTHER_TESTS = {
     "fritz/description.json",
     "fritz/GetAddonInfos_telegraf.xml",
     "fritz/GetInfo_7490_readme.xml",
+    "openwrt/session_login.json",
+    "openwrt/permission_denied.json",
+    "openwrt/access_denied.json",
+    "openwrt/network_interface_wan_status.json",
+    "openwrt/network_device_status_eth0.json",
+    "openwrt/system_info.json",
 }
 
 

@@ -311,6 +311,9 @@ OTHER_TESTS = {
     "openwrt/network_interface_wan_status.json",
     "openwrt/network_device_status_eth0.json",
     "openwrt/system_info.json",
+    "huawei_lte/month_statistics_mobitra.xml",
+    "huawei_lte/month_statistics_h153_issue.xml",
+    "huawei_lte/start_date_b525.xml",
 }
 
 

@@ -314,6 +314,7 @@ OTHER_TESTS = {
     "huawei_lte/month_statistics_mobitra.xml",
     "huawei_lte/month_statistics_h153_issue.xml",
     "huawei_lte/start_date_b525.xml",
+    "netgear_lte/model_lm1200_ha.json",
 }
 
 

@@ -59,7 +59,7 @@ def _config(tmp_path: Path, url: str, password: str = '{env = "FRITZ_SECRET"}') 
 @pytest.fixture
 def fritz_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FRITZ_SECRET", SECRET)
-    monkeypatch.setenv("FRITZ_USER", "capwatch")
+    monkeypatch.setenv("FRITZ_USER", "cw-fritz-user")
 
 
 def test_poll_end_to_end_reboot_and_missed_day(
@@ -103,6 +103,7 @@ def test_poll_end_to_end_reboot_and_missed_day(
     assert summary["used_bytes"] == 41_500_000_000 and summary["cap_bytes"] == 1000 * GB
     assert "GET /tr64desc.xml" in printed  # the debug logs were there to be checked
     assert_secret_nowhere(SECRET, printed + shown, tmp_path / "data")
+    assert_secret_nowhere("cw-fritz-user", printed + shown, tmp_path / "data")  # also a secret
 
 
 def test_wrong_password_is_auth_and_secret_free(

@@ -9,7 +9,7 @@ controls under ``/igdupnp/control/`` none.
 
 Modes: ok, no_64 (GetAddonInfos without the 64-bit counters), not_xml (a SOAP answer that is
 not XML), tr64_off (no tr64desc.xml: "Allow access for applications" is off).
-Run standalone: ``python -m tests.fakes.fritz --port 49000`` (user ``capwatch``, password
+Run standalone: ``python -m tests.fakes.fritz --port 49000`` (user ``cw-fritz-user``, password
 ``fake-fritz-password``).
 """
 
@@ -32,7 +32,7 @@ from starlette.routing import Route
 
 REAL = Path(__file__).resolve().parent.parent / "data" / "real" / "fritz"
 MODES = ["ok", "no_64", "not_xml", "tr64_off"]
-USER = "capwatch"
+USER = "cw-fritz-user"
 PASSWORD = "fake-fritz-password"
 REALM = "F!Box SOAP-Auth"
 UNAUTHORIZED_HTML = (

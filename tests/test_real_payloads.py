@@ -299,6 +299,23 @@ OTHER_TESTS = {
     "xfinity/api_404_plan_without_usage_meter.json",
     "xfinity/graphql_monthlyUsage_item_2024-02_fragment.json",
     "cookies/cookies_txt_extension_firefox_2018_amazon.txt",  # tests/test_xfinity_cookies.py
+    # router providers: read in their own tests (tests/test_provider_<name>.py) and served by
+    # their fakes
+    "fritz/tr64desc.xml",
+    "fritz/igddesc.xml",
+    "fritz/description.json",
+    "fritz/GetAddonInfos_telegraf.xml",
+    "fritz/GetInfo_7490_readme.xml",
+    "openwrt/session_login.json",
+    "openwrt/permission_denied.json",
+    "openwrt/access_denied.json",
+    "openwrt/network_interface_wan_status.json",
+    "openwrt/network_device_status_eth0.json",
+    "openwrt/system_info.json",
+    "huawei_lte/month_statistics_mobitra.xml",
+    "huawei_lte/month_statistics_h153_issue.xml",
+    "huawei_lte/start_date_b525.xml",
+    "netgear_lte/model_lm1200_ha.json",
 }
 # UPnP gateways: descriptions, SCPDs and SOAP replies read through async-upnp-client in
 # tests/test_upnp.py (a device is several files, not one body per parser call)

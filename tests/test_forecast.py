@@ -273,7 +273,7 @@ def _alerts(fc: Forecast) -> bool:
 @pytest.mark.parametrize("per_day", [30 * GB, 50 * GB])
 def test_a_stalled_meter_neither_fires_nor_suppresses_an_alert(per_day: float) -> None:
     history = history_cycles(per_day)
-    stall = (9.2, 10.6)  # a day and a third without progress, then one jump
+    stall = (9.2, 10.6)  # 34 hours without progress, then one jump
 
     def rate(day: float) -> float:
         return per_day

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,8 +17,10 @@ from capwatch.analysis.forecast_prep import (
     daily_increments,
     granularity,
     lagged_points,
+    unstall,
 )
 from capwatch.analysis.forecast_stats import ceiling, weekday_factors
+from capwatch.models import Forecast
 
 GB = 10**9
 TZ = ZoneInfo("America/Chicago")
@@ -64,7 +67,7 @@ def test_steady_use_is_forecast_close_to_truth() -> None:
     truth = 31 * 30 * GB
     assert abs(fc.expected_bytes - truth) < 0.05 * truth
     assert fc.low_bytes <= truth <= fc.high_bytes
-    assert fc.level == 0.8 and fc.method == "capwatch-1"
+    assert fc.level == 0.8 and fc.method == "capwatch-2"
 
 
 def test_history_prior_steers_the_first_hour() -> None:
@@ -192,3 +195,113 @@ def test_interval_is_ordered_and_never_below_the_meter(
     fc = forecast_cycle(samples, START, END, CAP, history, now=now, tz=TZ)
     used = samples[-1][1] if samples else 0
     assert used <= fc.low_bytes <= fc.expected_bytes <= fc.high_bytes
+
+
+def meter_by_day(
+    start: datetime,
+    days: float,
+    rate: Callable[[float], float],
+    *,
+    poll_h: float = 2,
+    stalls: Sequence[tuple[float, float]] = (),
+) -> list[tuple[datetime, int]]:
+    """A whole-GB meter whose daily use is ``rate(day)``; during each (from, to) stall, in days,
+    it repeats its last value and then catches up in one jump."""
+    out: list[tuple[datetime, int]] = []
+    step_h = 0.25
+    total = 0.0
+    h = 0.0
+    t = poll_h / 2
+    shown = 0
+    while t < days * 24:
+        while h < t:
+            total += rate(h / 24) * step_h / 24
+            h += step_h
+        if not any(a * 24 <= t < b * 24 for a, b in stalls):
+            shown = int(total // GB) * GB
+        out.append((start + timedelta(hours=t), shown))
+        t += poll_h
+    return out
+
+
+@pytest.mark.parametrize("factor", [2.0, 0.5])
+def test_a_lasting_change_of_habit_moves_the_forecast_within_a_day(factor: float) -> None:
+    history = history_cycles(30 * GB)
+    base = 30 * GB
+    change = 12
+
+    def rate(day: float) -> float:
+        return base * (factor if day >= change else 1.0)
+
+    truth = base * change + base * factor * (31 - change)
+    steady = meter(START, 20, base)
+    changed = meter_by_day(START, 20, rate)
+    before = forecast_cycle(
+        [s for s in steady if s[0] <= START + timedelta(days=change + 1)],
+        START,
+        END,
+        CAP,
+        history,
+        now=START + timedelta(days=change + 1),
+        tz=TZ,
+    )
+    after_day = forecast_cycle(
+        [s for s in changed if s[0] <= START + timedelta(days=change + 1)],
+        START,
+        END,
+        CAP,
+        history,
+        now=START + timedelta(days=change + 1),
+        tz=TZ,
+    )
+    # within a day of the change the forecast has moved towards the new total
+    moved = after_day.expected_bytes - before.expected_bytes
+    assert moved * (truth - before.expected_bytes) > 0
+    # a week on, the recent regime sets the rate: most of the way to the truth
+    now = START + timedelta(days=change + 7)
+    week = forecast_cycle(
+        [s for s in changed if s[0] <= now], START, END, CAP, history, now=now, tz=TZ
+    )
+    no_change = base * 31
+    assert abs(week.expected_bytes - truth) < 0.35 * abs(no_change - truth)
+
+
+def _alerts(fc: Forecast) -> bool:
+    return fc.low_bytes >= 0.9 * CAP
+
+
+@pytest.mark.parametrize("per_day", [30 * GB, 50 * GB])
+def test_a_stalled_meter_neither_fires_nor_suppresses_an_alert(per_day: float) -> None:
+    history = history_cycles(per_day)
+    stall = (9.2, 10.6)  # 34 hours without progress, then one jump
+
+    def rate(day: float) -> float:
+        return per_day
+
+    steady = meter_by_day(START, 14, rate)
+    stalled = meter_by_day(START, 14, rate, stalls=[stall])
+    for day in (9.5, 10.0, 10.5, 10.7, 11.0, 12.0):
+        now = START + timedelta(days=day)
+        a = forecast_cycle(
+            [s for s in steady if s[0] <= now], START, END, CAP, history, now=now, tz=TZ
+        )
+        b = forecast_cycle(
+            [s for s in stalled if s[0] <= now], START, END, CAP, history, now=now, tz=TZ
+        )
+        assert _alerts(a) == _alerts(b), day
+        assert abs(a.expected_bytes - b.expected_bytes) < 0.04 * a.expected_bytes, day
+    assert _alerts(a) == (per_day * 31 > CAP)
+
+
+def test_unstall_spreads_a_catch_up_and_keeps_a_quiet_spell() -> None:
+    hour = timedelta(hours=1)
+    flat_then_jump = [
+        (START + i * hour, (i if i < 10 else (10 if i < 40 else i)) * GB) for i in range(50)
+    ]
+    kept = unstall(flat_then_jump, GB)
+    assert [t for t, _ in kept] == [START + i * hour for i in (*range(11), *range(40, 50))]
+    away = [
+        (START + i * hour, (i if i < 10 else (10 if i < 40 else 10 + i - 40)) * GB)
+        for i in range(50)
+    ]
+    assert unstall(away, GB) == away

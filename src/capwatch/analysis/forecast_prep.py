@@ -24,6 +24,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 Sample = tuple[datetime, int]
 
 MAX_LAG_S = 36 * 3600.0
+STALL_STEPS = 3.0
 _STEPS = (10**9, 10**8, 10**7, 10**6, 10**3)
 
 
@@ -109,12 +110,13 @@ def daily_increments(
     """Per-local-day usage from cumulative ``points`` (time, bytes) that begin at ``start``.
 
     Usage between two points is spread linearly; the last day is partial up to the last point.
+    One pass over the points (the edges are increasing), so the cost is linear in their number.
     """
     if not points:
         return []
     end = points[-1][0]
     edges = [start, *_local_midnights(start, end, tz), end]
-    values = [_interpolate(points, edge) for edge in edges]
+    values = _interpolate_increasing(points, edges)
     out: list[DayUse] = []
     for i in range(len(edges) - 1):
         lo, hi = edges[i], edges[i + 1]
@@ -126,18 +128,75 @@ def daily_increments(
     return out
 
 
-def _interpolate(points: Sequence[tuple[datetime, float]], at: datetime) -> float:
-    prev_t, prev_v = points[0]
-    if at <= prev_t:
-        return prev_v
-    for t, v in points[1:]:
-        if at <= t:
-            span = (t - prev_t).total_seconds()
-            if span <= 0:
-                return v
-            return prev_v + (v - prev_v) * (at - prev_t).total_seconds() / span
-        prev_t, prev_v = t, v
-    return prev_v
+def _interpolate_increasing(
+    points: Sequence[tuple[datetime, float]], edges: Sequence[datetime]
+) -> list[float]:
+    """The cumulative curve at each of the increasing ``edges``, linear between points."""
+    out: list[float] = []
+    i = 0
+    n = len(points)
+    for at in edges:
+        while i < n and points[i][0] < at:
+            i += 1
+        if i == 0:
+            out.append(points[0][1])
+        elif i == n:
+            out.append(points[-1][1])
+        else:
+            (t0, v0), (t1, v1) = points[i - 1], points[i]
+            span = (t1 - t0).total_seconds()
+            frac = (at - t0).total_seconds() / span if span > 0 else 1.0
+            out.append(v0 + (v1 - v0) * frac)
+    return out
+
+
+def unstall(samples: Sequence[Sample], step: int, max_stall_s: float = MAX_LAG_S) -> list[Sample]:
+    """Drop the readings of a stalled meter, so its catch-up is spread over the stall.
+
+    A meter that shows the same value for longer than its household takes to move it by
+    ``STALL_STEPS`` rounding steps (at its pace so far) and then jumps by at least
+    half of what that pace would have added over the flat stretch was lagging, not measuring zero
+    use: the flat readings after the first are dropped, as missed polls would be, and the jump
+    is spread linearly over the stretch. A flat stretch still open at the end is dropped the same
+    way while it is shorter than ``max_stall_s`` (a meter is not trusted to be stalled longer than
+    it is trusted to lag), so the projection runs from when the meter stopped moving. Flat
+    stretches with no jump after them (a household away) are kept as they are.
+    """
+    if len(samples) < 3:
+        return list(samples)
+    pace = _pace(samples)
+    if pace <= 0:
+        return list(samples)
+    quiet = STALL_STEPS * max(step, 1) / pace
+    out: list[Sample] = []
+    i = 0
+    n = len(samples)
+    while i < n:
+        j = i
+        while j + 1 < n and samples[j + 1][1] == samples[i][1]:
+            j += 1
+        out.append(samples[i])
+        flat = (samples[j][0] - samples[i][0]).total_seconds()
+        if j > i and flat > quiet:
+            if j + 1 < n:
+                gap = (samples[j + 1][0] - samples[i][0]).total_seconds()
+                lagging = samples[j + 1][1] - samples[i][1] >= 0.5 * pace * gap
+            else:
+                lagging = flat <= max_stall_s
+            if not lagging:
+                out.extend(samples[i + 1 : j + 1])
+        else:
+            out.extend(samples[i + 1 : j + 1])
+        i = j + 1
+    return out
+
+
+def _pace(samples: Sequence[Sample]) -> float:
+    """Bytes per second of the meter from its first reading to its last."""
+    t0, v0 = samples[0]
+    t1, v1 = samples[-1]
+    span = (t1 - t0).total_seconds()
+    return (v1 - v0) / span if span > 0 else 0.0
 
 
 def lagged_points(

@@ -13,6 +13,7 @@ Everything is generic: no constant here knows about a particular household.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,8 +49,14 @@ class HistoryProfile:
 
 
 def ceiling(values: Sequence[float]) -> float:
-    """The spike ceiling of a set of daily values: median + 6 MADs, at least 3 x median."""
+    """The spike ceiling of a set of daily values: median + 6 MADs, at least 3 x median.
+
+    No ceiling when the median day shows nothing: a meter too coarse for the household's daily
+    use (a light user on a whole-GB meter) moves on a few days only, and those are not spikes.
+    """
     med = statistics.median(values)
+    if med <= 0:
+        return math.inf
     mad = statistics.median(abs(v - med) for v in values)
     return max(med + SPIKE_MADS * MAD_SCALE * mad, SPIKE_MIN_RATIO * med)
 

@@ -149,7 +149,9 @@ def cycle_noons(cycle: TraceCycle, tz: tzinfo) -> list[tuple[int, datetime]]:
 
 
 @dataclass(slots=True)
-class _Tally:
+class Tally:
+    """Raw per-prediction errors, coverage hits and alert outcomes, before summarising."""
+
     errors: dict[int, list[float]] = field(default_factory=lambda: {d: [] for d in SCORED_DAYS})
     covered: list[bool] = field(default_factory=list)
     has_interval: bool = False
@@ -168,7 +170,7 @@ def _crossing(cycle: TraceCycle, cap: int) -> datetime:
 
 
 def _score_cycle(
-    forecaster: Forecaster, trace: Trace, index: int, tally: _Tally, tz: tzinfo
+    forecaster: Forecaster, trace: Trace, index: int, tally: Tally, tz: tzinfo
 ) -> None:
     cycle = trace.cycles[index]
     history = [list(c.samples) for c in trace.cycles[:index]]
@@ -196,13 +198,33 @@ def _score_cycle(
             tally.false_alarms += 1
 
 
-def score(forecaster: Forecaster, traces: Sequence[Trace], method: str = "") -> Scores:
-    """Score ``forecaster`` on ``traces`` as the traces' README specifies."""
-    tally = _Tally()
-    for trace in traces:
-        tz = ZoneInfo(trace.timezone)
-        for index in range(1, len(trace.cycles)):
-            _score_cycle(forecaster, trace, index, tally, tz)
+def score_trace(forecaster: Forecaster, trace: Trace) -> Tally:
+    """The raw tallies of ``forecaster`` on one household, to be merged with :func:`summarise`."""
+    tally = Tally()
+    tz = ZoneInfo(trace.timezone)
+    for index in range(1, len(trace.cycles)):
+        _score_cycle(forecaster, trace, index, tally, tz)
+    return tally
+
+
+def merge(tallies: Sequence[Tally]) -> Tally:
+    """One tally holding every household's predictions and alerts."""
+    out = Tally()
+    for t in tallies:
+        for d in SCORED_DAYS:
+            out.errors[d].extend(t.errors[d])
+        out.covered.extend(t.covered)
+        out.has_interval = out.has_interval or t.has_interval
+        out.leads.extend(t.leads)
+        out.over += t.over
+        out.caught += t.caught
+        out.under += t.under
+        out.false_alarms += t.false_alarms
+    return out
+
+
+def summarise(tally: Tally, method: str = "") -> Scores:
+    """The figures of a (merged) tally."""
     by_day = {d: statistics.fmean(v) for d, v in tally.errors.items() if v}
     every = [e for v in tally.errors.values() for e in v]
     return Scores(
@@ -217,3 +239,8 @@ def score(forecaster: Forecaster, traces: Sequence[Trace], method: str = "") -> 
         over_cap_cycles=tally.over,
         under_cycles=tally.under,
     )
+
+
+def score(forecaster: Forecaster, traces: Sequence[Trace], method: str = "") -> Scores:
+    """Score ``forecaster`` on ``traces`` as the traces' README specifies."""
+    return summarise(merge([score_trace(forecaster, t) for t in traces]), method)

@@ -22,6 +22,7 @@ from tests.fixtures import netguard
         (socket.AF_INET, ("255.255.255.255", 67), False),
         (socket.AF_INET, ("192.168.178.1", 49000), False),
         (socket.AF_INET6, ("ff02::c", 1900, 0, 0), False),
+        (socket.AF_INET, ("fritz.box", 49000), False),
         (socket.AF_UNIX, "/run/x.sock", True),
     ],
 )
@@ -36,4 +37,15 @@ def test_an_ssdp_search_is_refused_before_it_is_sent() -> None:
             sock.sendto(b"M-SEARCH * HTTP/1.1\r\n\r\n", ("239.255.255.250", 1900))
     finally:
         sock.close()
+        netguard.ATTEMPTS.clear()  # this test meant it
+
+
+def test_a_name_that_needs_dns_is_refused_before_the_query() -> None:
+    try:
+        with pytest.raises(socket.gaierror, match="no DNS"):
+            socket.getaddrinfo("fritz.box", 49000)
+        assert socket.getaddrinfo("localhost", 80)  # /etc/hosts
+        assert socket.getaddrinfo("127.0.0.1", 80)
+    finally:
+        assert netguard.ATTEMPTS == ["DNS 'fritz.box'"]
         netguard.ATTEMPTS.clear()  # this test meant it

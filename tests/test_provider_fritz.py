@@ -145,3 +145,34 @@ def test_nothing_listening_is_cannot_connect(fritz_env: None, tmp_path: Path) ->
     code, entry, _ = poll_json(_config(tmp_path, f"http://127.0.0.1:{port}"), FakeClock(NOW))
     assert code == 1 and entry["outcome"] == "connect"
     assert entry["message"].startswith(f"fritz 127.0.0.1:{port}: the descriptions")
+
+
+def test_doctor_asks_the_box_once_and_says_what_it_answered(
+    fritz_fake: tuple[str, Any], fritz_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from capwatch.cli import cli
+
+    url, state = fritz_fake
+    config = _config(tmp_path, url)
+    monkeypatch.setenv("COLUMNS", "200")
+    result = CliRunner().invoke(cli, ["--config", str(config), "doctor"], obj={})
+    text = " ".join(result.output.split())
+    assert "the router answers: wan:rx" in text and "wan:tx" in text, result.output
+    assert sum(a.endswith("#GetAddonInfos") for a in state.actions) == 1  # asked once
+    db = tmp_path / "data" / "capwatch.db"
+    if db.exists():  # doctor reads the box, it does not poll it: nothing is stored
+        from capwatch.store import open_store
+
+        store = open_store(f"sqlite:///{db}")
+        try:
+            assert store.readings("router") == []
+        finally:
+            store.close()
+    monkeypatch.setenv("FRITZ_SECRET", "not-the-fritz-password")
+    result = CliRunner().invoke(cli, ["--config", str(config), "doctor"], obj={})
+    text = " ".join(result.output.split())
+    assert result.exit_code != 0
+    assert "the router did not answer: fritz 127.0.0.1" in text and "refused the user" in text
+    assert "not-the-fritz-password" not in result.output

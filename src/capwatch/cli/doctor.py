@@ -11,7 +11,12 @@ import click
 
 from capwatch.cli._common import console, handle_errors, load
 
-LOCAL_METERS = frozenset({"host", "snmp", "vnstat", "upnp"})
+LOCAL_METERS = frozenset(
+    {"host", "snmp", "vnstat", "upnp", "fritz", "openwrt", "huawei_lte", "netgear_lte"}
+)
+ROUTERS = frozenset({"upnp", "fritz", "openwrt", "huawei_lte", "netgear_lte"})
+"""Devices on the household's network: doctor asks each once whether it answers (an ISP is not
+asked: its site has rate limits, and `capwatch poll` is the check)."""
 """Providers that count traffic themselves (they need no ISP meter)."""
 
 
@@ -146,6 +151,34 @@ def provider_checks(settings: Any) -> Iterator[Check]:
             advice = getattr(rt.provider, "interval_advice", None)
             if advice is not None:
                 yield Check(f"account {account.name}", True, advice(rt.interval_s))
+            if account.enabled and account.provider in ROUTERS:
+                yield router_answer(account.name, rt.provider)
+
+
+def router_answer(name: str, provider: Any) -> Check:
+    """Read the router once, storing nothing: what it answered, or why it did not."""
+    import asyncio
+
+    import httpx
+
+    from capwatch.errors import CapwatchError
+    from capwatch.secrets import redact
+    from capwatch.units import format_bytes
+
+    async def read() -> Any:
+        async with httpx.AsyncClient(timeout=15.0) as client:
+            return await asyncio.wait_for(provider.fetch(client), 60)
+
+    try:
+        snap = asyncio.run(read())
+    except (CapwatchError, httpx.HTTPError, OSError, TimeoutError) as exc:
+        reason = redact(str(exc) or type(exc).__name__)
+        return Check(f"account {name}", False, f"the router did not answer: {reason}")
+    if snap.used_bytes is not None:
+        what = f"{format_bytes(snap.used_bytes)} used by its own meter"
+    else:
+        what = ", ".join(f"{c.key} {format_bytes(c.value)}" for c in snap.counters) or "no counter"
+    return Check(f"account {name}", True, f"the router answers: {what}")
 
 
 def notify_checks(settings: Any) -> Iterator[Check]:

@@ -180,7 +180,12 @@ def _offer_found(
     finder = getattr(provider_cls, "lan_choices", None)
     if finder is None or options:
         return options
-    where = ", ".join(targets) if targets else "your network (SSDP multicast)"
+    if targets:
+        where = ", ".join(targets)
+    elif provider_cls.name == "upnp":
+        where = "your network (SSDP multicast)"
+    else:
+        where = "its usual addresses and this machine's default gateway"
     click.echo(f"Looking for {provider_cls.name} devices on {where} ...")
     try:
         choices = finder(list(targets) or None)
@@ -250,11 +255,14 @@ def _build_text(
     help=f"Provider option (repeatable); secrets as {SECRET_HINT}.",
 )
 @click.option(
+    "--find-at",
     "--ssdp-target",
     "ssdp_targets",
     multiple=True,
-    metavar="HOST:PORT",
-    help="Where to send the UPnP M-SEARCH (repeatable; default: SSDP multicast on your LAN).",
+    metavar="HOST[:PORT]",
+    help="Where to look for the router (repeatable): upnp sends its M-SEARCH there by unicast, "
+    "the other routers are asked over HTTP. Default: SSDP multicast, the router's usual names "
+    "and this machine's default gateway.",
 )
 @click.option("--non-interactive", is_flag=True, help="Do not prompt; use flags and defaults.")
 @click.option("--force", is_flag=True, help="Overwrite an existing config.")

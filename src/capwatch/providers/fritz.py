@@ -20,7 +20,7 @@ Messages name the box and the action, never the user or password.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
@@ -100,6 +100,32 @@ class FritzProvider(Provider[FritzOptions]):
         """The box, as error messages name it."""
         opts = self.options
         return f"fritz {opts.host}:{opts.port or (49443 if opts.use_tls else 49000)}"
+
+    @classmethod
+    def lan_choices(cls, targets: Sequence[str] | None = None) -> list[tuple[dict[str, Any], str]]:
+        """For `capwatch init`: the FRITZ!Boxes that serve their TR-064 description (no password
+        needed for it) at ``targets`` (``host[:port]``), else at fritz.box and the gateway."""
+        from capwatch.providers._lanprobe import (
+            candidates,
+            probe_each,
+            split_host,
+            url_host,
+            xml_field,
+        )
+
+        def ask(client: Any, target: str) -> tuple[dict[str, Any], str] | None:
+            host, port = split_host(target)
+            reply = client.get(f"http://{url_host(host)}:{port or 49000}/tr64desc.xml")
+            model = xml_field(reply.text, "modelName") or xml_field(reply.text, "friendlyName")
+            if reply.status_code != 200 or not model or "urn:dslforum-org" not in reply.text:
+                return None
+            options: dict[str, Any] = {"host": host} | ({"port": port} if port else {})
+            return options, (
+                f"{target}: {model} (TR-064 answers; its WAN counters need the box's user and "
+                "password)"
+            )
+
+        return probe_each(candidates(targets, ("fritz.box",)), ask)
 
     def prerequisites(self) -> list[str]:
         """Problems that stop this provider: fritzconnection (the ``fritz`` extra) missing."""

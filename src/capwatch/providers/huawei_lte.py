@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
@@ -163,6 +163,26 @@ class HuaweiLteProvider(Provider[HuaweiLteOptions]):
     def where(self) -> str:
         """The router, as error messages name it."""
         return f"huawei_lte {self.options.url.split('//', 1)[-1].rstrip('/')}"
+
+    @classmethod
+    def lan_choices(cls, targets: Sequence[str] | None = None) -> list[tuple[dict[str, Any], str]]:
+        """For `capwatch init`: the Huawei routers whose web API hands out a session token (as
+        it does to anyone, before the login) at ``targets`` (``host[:port]``), else at
+        192.168.8.1 (their default) and the gateway."""
+        from capwatch.providers._lanprobe import candidates, probe_each, split_host, url_host
+
+        def ask(client: Any, target: str) -> tuple[dict[str, Any], str] | None:
+            host, port = split_host(target)
+            base = f"http://{url_host(host)}" + (f":{port}" if port else "")
+            reply = client.get(f"{base}/api/webserver/SesTokInfo")
+            if reply.status_code != 200 or "<SesInfo>" not in reply.text:
+                return None
+            return {"url": f"{base}/"}, (
+                f"{base}/: a Huawei LTE/5G router's web API answers (its month counters need "
+                "the admin password)"
+            )
+
+        return probe_each(candidates(targets, ("192.168.8.1",)), ask)
 
     def prerequisites(self) -> list[str]:
         """Problems that stop this provider: huawei-lte-api (the extra) missing."""

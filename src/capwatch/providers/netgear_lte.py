@@ -19,7 +19,7 @@ eternalegypt is aiohttp-based and runs in the provider's event loop, with its ow
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -103,6 +103,25 @@ class NetgearLteProvider(Provider[NetgearLteOptions]):
     Options: ClassVar[type[ProviderOptions]] = NetgearLteOptions
     default_interval_s: ClassVar[float] = 300.0
     min_interval_s: ClassVar[float] = 60.0
+
+    @classmethod
+    def lan_choices(cls, targets: Sequence[str] | None = None) -> list[tuple[dict[str, Any], str]]:
+        """For `capwatch init`: the Netgear modems whose ``model.json`` answers a guest (a
+        session block, before any login) at ``targets`` (``host[:port]``), else at 192.168.5.1
+        (their default) and the gateway."""
+        from capwatch.providers._lanprobe import candidates, probe_each
+
+        def ask(client: Any, target: str) -> tuple[dict[str, Any], str] | None:
+            doc = client.get(f"http://{target}/model.json", params={"internalapi": "1"}).json()
+            if not isinstance(doc, dict) or not isinstance(doc.get("session"), dict):
+                return None
+            model = (doc.get("general") or {}).get("model")
+            what = f"a Netgear LTE modem ({model})" if model else "a Netgear LTE modem"
+            return {"host": target}, (
+                f"{target}: {what} answers (its usage meter needs the admin password)"
+            )
+
+        return probe_each(candidates(targets, ("192.168.5.1",)), ask)
 
     def prerequisites(self) -> list[str]:
         """Problems that stop this provider: eternalegypt (the extra) missing."""

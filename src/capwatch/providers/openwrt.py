@@ -21,7 +21,7 @@ refused login is WrongPassword. The session id lives in memory only and is redac
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -206,6 +206,32 @@ class OpenwrtProvider(Provider[OpenwrtOptions]):
                 f"{self.where}: {obj} {method}: access denied to a fresh session (the user's "
                 "rpcd ACL must allow network.device, network.interface and system)"
             ) from None
+
+    @classmethod
+    def lan_choices(cls, targets: Sequence[str] | None = None) -> list[tuple[dict[str, Any], str]]:
+        """For `capwatch init`: the routers whose ``/ubus`` answers JSON-RPC (a call with the
+        anonymous session, which rpcd refuses or answers without a password) at ``targets``
+        (``host[:port]``), else at openwrt.lan and the gateway."""
+        from capwatch.providers._lanprobe import candidates, probe_each, split_host, url_host
+
+        def ask(client: Any, target: str) -> tuple[dict[str, Any], str] | None:
+            host, port = split_host(target)
+            base = f"http://{url_host(host)}" + (f":{port}" if port else "")
+            body = {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "call",
+                "params": ["0" * 32, "session", "access", {}],
+            }
+            doc = client.post(f"{base}/ubus", json=body).json()
+            if not isinstance(doc, dict) or doc.get("jsonrpc") != "2.0":
+                return None
+            return {"url": f"{base}/ubus"}, (
+                f"{base}/ubus: OpenWrt's ubus answers (the WAN counters need a login, root by "
+                "default)"
+            )
+
+        return probe_each(candidates(targets, ("openwrt.lan",)), ask)
 
     async def fetch(self, client: httpx.AsyncClient) -> Snapshot:
         """Log in (when needed) and read the WAN device's counters and the uptime."""

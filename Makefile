@@ -5,7 +5,10 @@ PY := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 # Debian packages the test suite starts as real servers or drives (one line each, checked with dpkg).
-DEB_TEST_PACKAGES := chromium postgresql snmpd snmp mosquitto influxdb prometheus graphite-carbon vnstat openssl fonts-dejavu-core systemd faketime
+DEB_TEST_PACKAGES := chromium postgresql snmpd snmp mosquitto influxdb prometheus graphite-carbon vnstat openssl fonts-dejavu-core systemd faketime softflowd
+# softflowd: the netflow tests start their own on lo; the package's /etc/softflowd/default.conf
+# names no interface, so installing it starts no system-wide capture (softflowd.service runs
+# /bin/true and the softflowd@ instances exist only for configured interfaces).
 # apt waits for another apt/dpkg (unattended upgrades on a fresh machine) instead of failing.
 APT_WAIT := -o DPkg::Lock::Timeout=600
 # Instants `make test-instants` runs the whole suite at, as "ZONE|local start": the process

@@ -298,6 +298,12 @@ OTHER_TESTS = {
     "xfinity/api_401_unauthenticated.json",
     "xfinity/api_404_plan_without_usage_meter.json",
     "xfinity/graphql_monthlyUsage_item_2024-02_fragment.json",
+    # flow exports, decoded in tests/test_netflow_decode.py
+    "netflow/v5_icmp_and_multicast.hex",
+    "netflow/v9_templates_and_8_flows.hex",
+    "netflow/v9_12_flows_no_template.hex",
+    "netflow/ipfix_templates_and_flows.hex",
+    "netflow/ipfix_two_data_sets.hex",
 }
 
 

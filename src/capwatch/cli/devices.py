@@ -58,33 +58,9 @@ def devices(
 
 
 def _json(cycle: Any, view: Any) -> dict[str, Any]:
-    return {
-        "cycle_start": cycle.start.isoformat(),
-        "cycle_end": cycle.end.isoformat(),
-        "day": view.day.isoformat(),
-        "days": [d.isoformat() for d in view.days],
-        "meter_bytes": view.meter_bytes,
-        "devices_bytes": view.devices_bytes,
-        "unaccounted_bytes": view.unaccounted_bytes,
-        "unaccounted_daily": list(view.unaccounted_daily)
-        if view.unaccounted_daily is not None
-        else None,
-        "devices": [
-            {
-                "key": r.key,
-                "name": r.name,
-                "vendor": r.vendor,
-                "mac": r.mac,
-                "addresses": list(r.addresses),
-                "cycle_bytes": r.cycle_bytes,
-                "share": r.share,
-                "day_bytes": r.day_bytes,
-                "usual_bytes": r.usual_bytes,
-                "daily": list(r.daily),
-            }
-            for r in view.rows
-        ],
-    }
+    from capwatch.service.devices import view_dict
+
+    return view_dict(cycle, view)
 
 
 def _table(view: Any, *, explicit_day: bool) -> None:

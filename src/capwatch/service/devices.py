@@ -4,7 +4,7 @@ once (:func:`capwatch.analysis.devices.devices_view`) for the CLI, the API and t
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from capwatch.analysis.devices import USUAL_LOOKBACK_DAYS, DevicesView, devices_view
 from capwatch.errors import InputError
@@ -73,3 +73,35 @@ def account_devices(
         names=settings.device_names,
     )
     return cycle, view
+
+
+def view_dict(cycle: Any, view: Any) -> dict[str, Any]:
+    """The devices view as a JSON-ready dict (the CLI's --json has the same shape)."""
+    return {
+        "account": view.account,
+        "cycle_start": cycle.start.isoformat(),
+        "cycle_end": cycle.end.isoformat(),
+        "day": view.day.isoformat(),
+        "days": [d.isoformat() for d in view.days],
+        "meter_bytes": view.meter_bytes,
+        "devices_bytes": view.devices_bytes,
+        "unaccounted_bytes": view.unaccounted_bytes,
+        "unaccounted_daily": (
+            list(view.unaccounted_daily) if view.unaccounted_daily is not None else None
+        ),
+        "devices": [
+            {
+                "key": r.key,
+                "name": r.name,
+                "vendor": r.vendor,
+                "mac": r.mac,
+                "addresses": list(r.addresses),
+                "cycle_bytes": r.cycle_bytes,
+                "share": r.share,
+                "day_bytes": r.day_bytes,
+                "usual_bytes": r.usual_bytes,
+                "daily": list(r.daily),
+            }
+            for r in view.rows
+        ],
+    }

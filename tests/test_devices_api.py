@@ -1,0 +1,69 @@
+"""The devices API in-process: the per-day series, renames (CSRF-guarded), the OpenAPI entry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from capwatch.config import validate_text
+from capwatch.store import open_store
+from capwatch.web.app import create_app
+from tests.fixtures.common import FakeClock
+from tests.test_devices_cli import GB, NOW, TV, seed_month
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    url = f"sqlite:///{tmp_path / 'capwatch.db'}"
+    settings = validate_text(
+        f'data_dir = "{tmp_path}"\ndatabase_url = "{url}"\n'
+        '[[accounts]]\nname = "home"\nprovider = "xfinity"\ncap = "1200 GB"\n'
+        '[accounts.cycle]\ntimezone = "America/New_York"\n',
+        tmp_path / "capwatch.toml",
+    )
+    seed_month(url)
+    store = open_store(url)
+    app = create_app(settings, store, clock=FakeClock(NOW))
+    yield TestClient(base_url="http://127.0.0.1", app=app)
+    store.close()
+
+
+def test_daily_series_and_what_no_device_accounts_for(client: TestClient) -> None:
+    body = client.get("/api/v1/accounts/home/devices/daily").json()
+    assert body["day"] == "2026-11-28" and len(body["days"]) == 28
+    tv = body["devices"][0]
+    assert (tv["key"], tv["name"]) == (f"mac:{TV}", TV)
+    assert tv["daily"][-1] == 86 * GB and sum(tv["daily"]) == tv["cycle_bytes"]
+    assert body["unaccounted_bytes"] == 280 * GB
+    past = client.get("/api/v1/accounts/home/devices/daily", params={"day": "2026-11-05"})
+    assert past.json()["days"][-1] == "2026-11-05"
+    bad = client.get("/api/v1/accounts/home/devices/daily", params={"cycle": "2026-1"})
+    assert bad.status_code == 422
+    assert client.get("/api/v1/accounts/nobody/devices/daily").status_code == 404
+
+
+def test_rename_needs_the_csrf_header_and_a_known_device(client: TestClient) -> None:
+    url = "/api/v1/accounts/home/devices/192.168.1.20/name"
+    assert client.put(url, json={"name": "Living-room TV"}).status_code == 403
+    ok = client.put(url, json={"name": "Living-room TV"}, headers={"X-Capwatch-Request": "1"})
+    assert ok.status_code == 200
+    body = client.get("/api/v1/accounts/home/devices/daily").json()
+    assert body["devices"][0]["name"] == "Living-room TV"
+    gone = client.put(
+        "/api/v1/accounts/home/devices/10.9.9.9/name",
+        json={"name": "x"},
+        headers={"X-Capwatch-Request": "1"},
+    )
+    assert gone.status_code == 404
+
+
+def test_openapi_declares_the_routes(client: TestClient) -> None:
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    daily = paths["/api/v1/accounts/{name}/devices/daily"]["get"]
+    assert daily["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/DevicesOut"
+    )
+    assert "put" in paths["/api/v1/accounts/{name}/devices/{key}/name"]

@@ -67,3 +67,14 @@ def test_openapi_declares_the_routes(client: TestClient) -> None:
         "/DevicesOut"
     )
     assert "put" in paths["/api/v1/accounts/{name}/devices/{key}/name"]
+
+
+def test_account_page_shows_who_used_it_with_the_unaccounted_part(client: TestClient) -> None:
+    page = client.get("/accounts/home")
+    assert page.status_code == 200
+    html = page.text
+    assert '<h2 id="h-who">Who used it</h2>' in html
+    assert html.count('class="dev0"') == 28  # the top device has a segment every day
+    assert "Sat Nov 28: b8:27:eb:00:00:01 86.0 GB" in html
+    assert "no device" in html and 'data-bytes="280000000000"' in html
+    assert "Raspberry Pi Foundation" in html

@@ -78,3 +78,25 @@ def test_account_page_shows_who_used_it_with_the_unaccounted_part(client: TestCl
     assert "Sat Nov 28: b8:27:eb:00:00:01 86.0 GB" in html
     assert "no device" in html and 'data-bytes="280000000000"' in html
     assert "Raspberry Pi Foundation" in html
+
+
+def test_metrics_carry_the_top_devices_and_other(client: TestClient) -> None:
+    from datetime import timedelta
+
+    from capwatch.models import DeviceTraffic
+    from tests.test_devices_cli import CS
+
+    store = client.app.state.store  # type: ignore[attr-defined]
+    extra = [DeviceTraffic(f"192.168.1.{100 + i}", (i + 1) * 10**6) for i in range(10)]
+    store.add_device_traffic("home", CS + timedelta(days=3, hours=12), "netflow", extra)
+    text = client.get("/metrics").text
+    series = [
+        line
+        for line in text.splitlines()
+        if line.startswith('capwatch_device_usage_bytes{account="home"')
+    ]
+    assert len(series) == 11  # 13 devices: the top 10 and one "other"
+    other = [line for line in series if 'device="other"' in line]
+    # The three smallest of the ten extra devices (1, 2 and 3 MB) make up "other".
+    assert len(other) == 1 and float(other[0].rsplit(" ", 1)[1]) == 6e6
+    assert any(f'device="mac:{TV}"' in line for line in series)

@@ -11,7 +11,7 @@ from capwatch.errors import InputError
 
 if TYPE_CHECKING:
     from capwatch.config import Settings
-    from capwatch.models import Cycle
+    from capwatch.models import Cycle, DeviceUsage
     from capwatch.store.api import Store
 
 
@@ -105,3 +105,25 @@ def view_dict(cycle: Any, view: Any) -> dict[str, Any]:
             for r in view.rows
         ],
     }
+
+
+METRIC_TOP_DEVICES = 10
+"""Devices exported with a series of their own on /metrics; the rest add up to ``other``."""
+
+
+def metric_devices(
+    settings: Settings, store: Store, account: str, now: datetime
+) -> list[DeviceUsage]:
+    """This cycle's bytes of the top devices and one ``other`` for the rest (a bounded set of
+    ``device`` label values), for the exporters' per-device table; [] without device data."""
+    from capwatch.models import DeviceUsage
+
+    if not store.device_list(account):
+        return []
+    _, view = account_devices(settings, store, account, now)
+    top = view.rows[:METRIC_TOP_DEVICES]
+    out = [DeviceUsage(r.key, r.cycle_bytes, r.name) for r in top]
+    rest = sum(r.cycle_bytes for r in view.rows[METRIC_TOP_DEVICES:])
+    if len(view.rows) > METRIC_TOP_DEVICES:
+        out.append(DeviceUsage("other", rest, "other devices"))
+    return out

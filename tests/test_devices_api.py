@@ -100,3 +100,22 @@ def test_metrics_carry_the_top_devices_and_other(client: TestClient) -> None:
     # The three smallest of the ten extra devices (1, 2 and 3 MB) make up "other".
     assert len(other) == 1 and float(other[0].rsplit(" ", 1)[1]) == 6e6
     assert any(f'device="mac:{TV}"' in line for line in series)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"cycle": "0000-01"},
+        {"cycle": "9999-12"},
+        {"day": "0001-01-01"},
+        {"day": "9999-12-31"},
+        {"cycle": "2026-11", "day": "2026-11-02"},
+    ],
+)
+def test_days_no_cycle_can_hold_are_422s_in_the_framework_shape(
+    client: TestClient, params: dict[str, str]
+) -> None:
+    answer = client.get("/api/v1/accounts/home/devices/daily", params=params)
+    assert answer.status_code == 422
+    detail = answer.json()["detail"]
+    assert isinstance(detail, list) and detail[0]["loc"][0] == "query"

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from capwatch.errors import ConfigError, InputError
@@ -79,7 +80,7 @@ def add_device_routes(router: APIRouter) -> None:
         cycle: Annotated[
             str | None,
             Query(
-                pattern=r"^\d{4}-\d{2}$",
+                pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
                 description="YYYY-MM: the cycle "
                 "that starts in this month (default: the current one).",
             ),
@@ -91,14 +92,27 @@ def add_device_routes(router: APIRouter) -> None:
 
         _known(request, name)
         if cycle is not None and day is not None:
-            raise HTTPException(status_code=422, detail="cycle and day go one at a time")
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ["query", "day"],
+                        "msg": "cycle and day go one at a time",
+                        "type": "value_error",
+                    }
+                ]
+            )
         state = request.app.state
         try:
             shown, view = account_devices(
                 state.settings, state.store, name, state.clock(), month=cycle, day=day
             )
-        except InputError as exc:
-            raise HTTPException(status_code=422, detail=str(exc)) from None
+        except (InputError, OverflowError, ValueError) as exc:
+            # The framework's own 422 shape, naming the parameter (a month or day that no
+            # cycle can hold, such as year 1 or 9999).
+            where = "cycle" if cycle is not None else "day"
+            raise RequestValidationError(
+                [{"loc": ["query", where], "msg": str(exc), "type": "value_error"}]
+            ) from None
         return view_dict(shown, view)
 
     @router.put(

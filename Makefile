@@ -5,7 +5,10 @@ PY := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 # Debian packages the test suite starts as real servers or drives (one line each, checked with dpkg).
-DEB_TEST_PACKAGES := chromium postgresql snmpd snmp mosquitto influxdb prometheus graphite-carbon vnstat openssl fonts-dejavu-core systemd faketime miniupnpd
+DEB_TEST_PACKAGES := chromium postgresql snmpd snmp mosquitto influxdb prometheus graphite-carbon vnstat openssl fonts-dejavu-core systemd faketime miniupnpd softflowd
+# softflowd: the netflow tests start their own on lo; the package's /etc/softflowd/default.conf
+# names no interface, so installing it starts no system-wide capture (softflowd.service runs
+# /bin/true and the softflowd@ instances exist only for configured interfaces).
 # apt waits for another apt/dpkg (unattended upgrades on a fresh machine) instead of failing.
 APT_WAIT := -o DPkg::Lock::Timeout=600
 # Instants `make test-instants` runs the whole suite at, as "ZONE|local start": the process
@@ -99,9 +102,9 @@ lint: $(STAMP_TEST)
 	$(VENV)/bin/mypy
 
 docs: $(STAMP_TEST)
+	$(PY) -c "import capwatch.cli as c, pathlib; pathlib.Path('src/capwatch/help.txt').write_text(c.render_help())"
 	$(VENV)/bin/cog -r README.md
 	$(VENV)/bin/cog -r -I docs docs/install.md
-	$(PY) -c "import capwatch.cli as c, pathlib; pathlib.Path('src/capwatch/help.txt').write_text(c.render_help())"
 
 clean:
 	rm -rf $(VENV) $(HA_VENV) .pytest_cache .mypy_cache .ruff_cache

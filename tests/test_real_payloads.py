@@ -316,6 +316,12 @@ OTHER_TESTS = {
     "huawei_lte/month_statistics_h153_issue.xml",
     "huawei_lte/start_date_b525.xml",
     "netgear_lte/model_lm1200_ha.json",
+    # flow exports, decoded in tests/test_netflow_decode.py
+    "netflow/v5_icmp_and_multicast.hex",
+    "netflow/v9_templates_and_8_flows.hex",
+    "netflow/v9_12_flows_no_template.hex",
+    "netflow/ipfix_templates_and_flows.hex",
+    "netflow/ipfix_two_data_sets.hex",
 }
 # UPnP gateways: descriptions, SCPDs and SOAP replies read through async-upnp-client in
 # tests/test_upnp.py (a device is several files, not one body per parser call)

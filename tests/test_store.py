@@ -20,7 +20,7 @@ from capwatch.models import (
 )
 from capwatch.store import PollRecord, Store, open_store
 from capwatch.store import schema as s
-from capwatch.store.migrate import current_revision, head_revision
+from capwatch.store.migrate import HEAD, current_revision, head_revision
 
 CS = datetime(2026, 11, 1, 4, tzinfo=UTC)
 NEXT_CS = datetime(2026, 12, 1, 5, tzinfo=UTC)
@@ -66,7 +66,7 @@ def test_migrates_empty_database_to_head_matching_schema(store_url: str) -> None
     st = open_store(store_url)
     engine = st.engine  # type: ignore[attr-defined]
     with engine.connect() as conn:
-        assert current_revision(conn) == head_revision() == "0001_initial_schema"
+        assert current_revision(conn) == head_revision() == HEAD
         diff = compare_metadata(MigrationContext.configure(conn), s.metadata)
     assert diff == []
     assert st.dialect == ("sqlite" if store_url.startswith("sqlite") else "postgresql")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -49,6 +49,48 @@ class DeviceUsage:
     device_id: str
     used_bytes: int
     name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceTraffic:
+    """Bytes a device source counted for one LAN address (and MAC where the source knows it)."""
+
+    address: str
+    bytes: int
+    mac: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """A device as people know it: a MAC (or an address where no MAC is known) and its name.
+
+    ``key`` is ``mac:<aa:bb:cc:dd:ee:ff>`` or ``ip:<address>``; ``addresses`` are the IPv4 and
+    IPv6 addresses folded onto it, ``vendor`` the MAC's OUI registrant.
+    """
+
+    account: str
+    key: str
+    mac: str | None
+    name: str | None
+    vendor: str | None
+    first_seen: datetime
+    last_seen: datetime
+    addresses: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The user's name for it, else its MAC, else its address."""
+        return self.name or self.mac or self.key.removeprefix("ip:")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceDay:
+    """Bytes of one device on one local day of its account, from one source."""
+
+    key: str
+    day: date
+    source: str
+    bytes: int
 
 
 @dataclass(frozen=True, slots=True)

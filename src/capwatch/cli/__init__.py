@@ -30,6 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "capwatch.cli.daily:daily",
         "Show the current cycle day by day: each day's usage and the total so far.",
     ),
+    "devices": (
+        "capwatch.cli.devices:devices",
+        "Show who used it: each device's cycle, share of the meter, day and usual day.",
+    ),
     "doctor": (
         "capwatch.cli.doctor:doctor",
         "Check the config, secrets, store, file permissions and each provider's prerequisites.",

@@ -97,6 +97,16 @@ class AlertSettings(_Model):
     hysteresis_percent: float = Field(
         default=2, ge=0, description="Usage must drop this far below a level to re-arm it."
     )
+    device_spike_factor: float = Field(
+        default=4,
+        gt=1,
+        description="Alert when a device's day exceeds this many times its usual day (the "
+        "median of its earlier days) ...",
+    )
+    device_spike_min_bytes: ByteCount = Field(
+        default=10 * 10**9,
+        description='... and this much ("10 GB"), once per device per day.',
+    )
 
 
 class OverageSettings(_Model):

@@ -16,6 +16,7 @@ from capwatch.config.models import (
     GraphiteSettings,
     InfluxSettings,
     MqttSettings,
+    NetflowSettings,
     NotifyChannel,
     OverageSettings,
     PrometheusSettings,
@@ -40,6 +41,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("[graphite]", GraphiteSettings),
     ("[influxdb]", InfluxSettings),
     ("[prometheus]", PrometheusSettings),
+    ("[[device_sources]] (netflow)", NetflowSettings),
 )
 _TYPE_OVERRIDES: dict[tuple[type[BaseModel], str], str] = {
     (AccountSettings, "cap_bytes"): 'size ("1.2 TB") \\| "provider" \\| "unlimited"',

@@ -18,6 +18,7 @@ from capwatch.config.account import (
     CycleSettings,
     OverageSettings,
 )
+from capwatch.config.devices import DeviceSourceSettings, NetflowSettings
 from capwatch.config.services import (
     GraphiteSettings,
     InfluxSettings,
@@ -34,9 +35,11 @@ __all__ = [
     "AlertSettings",
     "ByteCount",
     "CycleSettings",
+    "DeviceSourceSettings",
     "GraphiteSettings",
     "InfluxSettings",
     "MqttSettings",
+    "NetflowSettings",
     "NotifyChannel",
     "OverageSettings",
     "Port",
@@ -105,6 +108,16 @@ class Settings(_Model):
         default_factory=lambda: [default_account()],
         description="Metered accounts (`[[accounts]]` tables); default: one `host` account.",
     )
+    device_sources: list[DeviceSourceSettings] = Field(
+        default_factory=list,
+        description="Sources of per-device usage (`[[device_sources]]` tables), e.g. a "
+        "`netflow` collector.",
+    )
+    device_names: dict[str, str] = Field(
+        default_factory=dict,
+        description='Names for devices, by MAC or address: `"aa:bb:cc:dd:ee:ff" = "Living-room '
+        'TV"`; a name given with a rename wins.',
+    )
     source_path: Path | None = Field(
         default=None, exclude=True, description="Where these settings were loaded from."
     )
@@ -138,6 +151,11 @@ class Settings(_Model):
             if other is not None and (other not in seen or other == acct.name):
                 raise LocatedError(
                     ("accounts", i, "reconcile_with"), f"no other account named {other!r}"
+                )
+        for i, src in enumerate(self.device_sources):
+            if src.account not in seen:
+                raise LocatedError(
+                    ("device_sources", i, "account"), f"no account named {src.account!r}"
                 )
         names: set[str] = set()
         for i, chan in enumerate(self.notify):

@@ -6,9 +6,13 @@ import logging
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from capwatch.models import CycleSummary
+from capwatch.models import AlertState, CycleSummary
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+
+    from capwatch.alerts.rules import Condition
     from capwatch.config import Settings
     from capwatch.service.accounts import AccountRuntime
     from capwatch.store.api import Store
@@ -28,6 +32,25 @@ def disagreement(settings: Settings, store: Store, summary: CycleSummary) -> flo
         return None
     threshold = settings.account(summary.account).alerts.disagree_percent
     return reconcile(summary.used_bytes, other.used_bytes, threshold).gap_percent
+
+
+def device_spike_conditions(
+    settings: Settings,
+    store: Store,
+    account: str,
+    now: datetime,
+    previous: Iterable[AlertState],
+) -> list[Condition]:
+    """``device_spike`` conditions for yesterday (none when the account has no device data)."""
+    if not store.device_list(account):
+        return []
+    from capwatch.alerts.devices import spike_conditions
+    from capwatch.service.devices import account_devices
+
+    _, view = account_devices(settings, store, account, now)
+    if view.day >= now.astimezone(settings.account(account).cycle.zone).date():
+        return []  # the cycle's first day: no complete day yet
+    return spike_conditions(view, settings.account(account).alerts, previous)
 
 
 def evaluate_and_queue(
@@ -51,9 +74,13 @@ def evaluate_and_queue(
         tz=rt.rule.timezone,
         provider=rt.account.provider,
     )
-    states, events = step(conditions, store.alert_states(name), summary.cycle.start, summary.as_of)
+    previous = store.alert_states(name)
+    conditions += device_spike_conditions(settings, store, name, summary.as_of, previous.values())
+    states, events = step(conditions, previous, summary.cycle.start, summary.as_of)
     store.save_alert_states(states)
     for event in events:
+        if not event.message:  # a quiet clear (a device spike's day has passed)
+            continue
         key = f"alert:{name}:{event.rule}:{event.level}:{event.kind}:{event.at.isoformat()}"
         payload = {
             k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in asdict(event).items()

@@ -208,6 +208,24 @@ async def run(settings: Settings, *, on_ready: Callable[[str], None] | None = No
         store.close()
 
 
+async def _start_device_sources(settings: Settings, store: Store) -> list[Any]:
+    """Start each ``[[device_sources]]`` entry (a netflow collector...); one that cannot start
+    is logged and left out, the rest of the daemon runs on."""
+    if not settings.device_sources:
+        return []
+    from capwatch.devices.sources import load_device_sources
+
+    started = []
+    for source in load_device_sources(settings, store):
+        try:
+            await source.start()
+        except Exception as exc:
+            log.error("device source %s did not start: %s", source.name, exc)
+            continue
+        started.append(source)
+    return started
+
+
 async def _serve(settings: Settings, store: Store, on_ready: Callable[[str], None] | None) -> None:
     """The daemon's life on an open (and, on SQLite, locked) store."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -234,6 +252,7 @@ async def _serve(settings: Settings, store: Store, on_ready: Callable[[str], Non
             await exporter.start()
         except Exception as exc:
             log.warning("exporter %s did not start: %s", exporter.name, exc)
+    sources = await _start_device_sources(settings, store)
     scheduler = AsyncIOScheduler(timezone=UTC)
     daemon.schedule(scheduler)
     scheduler.start()
@@ -246,6 +265,11 @@ async def _serve(settings: Settings, store: Store, on_ready: Callable[[str], Non
     finally:
         scheduler.shutdown(wait=False)
         await daemon.drain()
+        for source in sources:
+            try:
+                await source.stop()
+            except Exception as exc:
+                log.warning("device source %s did not stop cleanly: %s", source.name, exc)
         for exporter in exporters:
             with contextlib.suppress(Exception):
                 await exporter.stop()

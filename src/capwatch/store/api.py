@@ -17,6 +17,9 @@ from capwatch.models import (
     AlertState,
     CounterState,
     CycleTotal,
+    Device,
+    DeviceDay,
+    DeviceTraffic,
     DeviceUsage,
     OutboxItem,
     PollLogEntry,
@@ -163,6 +166,22 @@ class Store(Protocol):
     # devices ------------------------------------------------------------------------------
     def devices(self, account: str, cycle_start: datetime) -> list[DeviceUsage]:
         """Latest per-device usage of a cycle, largest first."""
+
+    def add_device_traffic(
+        self, account: str, observed_at: datetime, source: str, traffic: Sequence[DeviceTraffic]
+    ) -> int:
+        """Add what ``source`` counted to each device's local day; returns the bytes stored."""
+
+    def rename_device(self, account: str, key: str, name: str | None) -> bool:
+        """Name device ``key`` (or a MAC or address of it); False if there is no such device."""
+
+    def device_list(self, account: str) -> list[Device]:
+        """Every device seen on the account, with its addresses, most recently seen first."""
+
+    def device_days(
+        self, account: str, start: date | None = None, end: date | None = None
+    ) -> list[DeviceDay]:
+        """Per-device per-day bytes of the account within local days [start, end), by day."""
 
     # alerts -------------------------------------------------------------------------------
     def alert_states(self, account: str) -> dict[tuple[str, str], AlertState]:

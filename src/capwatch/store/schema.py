@@ -135,6 +135,43 @@ device_usage = Table(
     PrimaryKeyConstraint("account_id", "cycle_start", "device_id"),
 )
 
+devices = Table(
+    "devices",
+    metadata,
+    _account_fk(),
+    Column("device_key", String(64), nullable=False),
+    Column("mac", String(17), nullable=True),
+    Column("name", String(200), nullable=True),
+    Column("vendor", String(200), nullable=True),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("account_id", "device_key"),
+)
+
+device_addresses = Table(
+    "device_addresses",
+    metadata,
+    _account_fk(),
+    Column("address", String(45), nullable=False),
+    Column("device_key", String(64), nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("account_id", "address"),
+)
+
+device_days = Table(
+    "device_days",
+    metadata,
+    _account_fk(),
+    Column("device_key", String(64), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("last_observed_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("account_id", "device_key", "day", "source"),
+    Index("ix_device_days_account_id_day", "account_id", "day"),
+    sqlite_with_rowid=False,
+)
+
 payloads = Table(
     "payloads",
     metadata,

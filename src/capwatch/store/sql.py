@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL, Engine
 
 from capwatch.errors import StoreError, StoreFull
 from capwatch.store import migrate as migrations
+from capwatch.store._devices import DevicesMixin
 from capwatch.store._misc import MiscMixin
 from capwatch.store._readings import ReadingsMixin
 from capwatch.store.engine import (
@@ -28,7 +29,7 @@ from capwatch.store.engine import (
 )
 
 
-class SqlStore(ReadingsMixin, MiscMixin):
+class SqlStore(ReadingsMixin, DevicesMixin, MiscMixin):
     """The :class:`capwatch.store.api.Store` on SQLAlchemy Core."""
 
     def __init__(self, url: URL, engine: Engine) -> None:

@@ -95,6 +95,7 @@ def render_account(
     polls: list[PollLogEntry],
     tz: tzinfo,
     alerts: list[AlertState] | None = None,
+    who: Any = None,
 ) -> str:
     """The account page's HTML (``alerts``: the account's active alerts, shown first)."""
     earlier = [c for c in cycles if c.cycle_start < s.cycle.start][:CYCLES_SHOWN]
@@ -111,6 +112,7 @@ def render_account(
         polls_ok=sum(1 for e in polls if e.outcome is PollOutcome.OK),
         polls_total=len(polls),
         failures=failed,
+        who=who,
         script=True,
         refresh=None,
     )
@@ -132,4 +134,16 @@ def account_html(state: Any, name: str) -> str:
         store.poll_log(name, limit=100),
         settings.account(name).cycle.zone,
         [a for a in store.alert_states(name).values() if a.active],
+        _who_used_it(settings, store, name, state.clock()),
     )
+
+
+def _who_used_it(settings: Settings, store: Store, name: str, now: Any) -> Any:
+    """The "Who used it" section, or None without device data."""
+    if not store.device_list(name):
+        return None
+    from capwatch.service.devices import account_devices
+    from capwatch.web.devices_page import who_used_it
+
+    _, view = account_devices(settings, store, name, now)
+    return who_used_it(view)

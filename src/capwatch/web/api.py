@@ -249,4 +249,7 @@ def build_api_router() -> APIRouter:
     _read_routes(router)
     _detail_routes(router)
     _poll_route(router)
+    from capwatch.web.devices_api import add_device_routes
+
+    add_device_routes(router)
     return router

@@ -222,7 +222,16 @@ def _mount_metrics(app: FastAPI, settings: Settings, store: Store) -> None:
 
     def source() -> tuple[list[Any], dict[str, list[Any]]]:
         summaries = [cached_summary(app.state, a.name) for a in settings.accounts]
-        devices = {s.account: store.devices(s.account, s.cycle.start) for s in summaries}
+        from capwatch.service.devices import metric_devices
+
+        now = app.state.clock()
+        devices = {
+            s.account: [
+                *store.devices(s.account, s.cycle.start),
+                *metric_devices(settings, store, s.account, now),
+            ]
+            for s in summaries
+        }
         return summaries, devices
 
     @functools.cache

@@ -1,0 +1,149 @@
+"""Who used it: per-device figures of a cycle, computed once for every view and the alert.
+
+Pure functions over what the store holds (devices, per-device per-day bytes, the household
+meter's cycle total). A device's day is the largest figure any one source counted for it
+(two sources watching the same device are not added). Its "usual day" is the median of its
+days before the day in question (up to :data:`USUAL_LOOKBACK_DAYS`, from its first counted
+day on, a day without traffic counting as 0); fewer than :data:`USUAL_MIN_DAYS` such days
+give no usual day.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from capwatch.devices import display_name
+from capwatch.models import Device, DeviceDay
+
+USUAL_LOOKBACK_DAYS = 28
+USUAL_MIN_DAYS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    """One device's figures in a cycle."""
+
+    key: str
+    name: str
+    vendor: str | None
+    mac: str | None
+    addresses: tuple[str, ...]
+    cycle_bytes: int
+    share: float | None
+    """Of the household meter's cycle total (None without a meter figure)."""
+    day_bytes: int
+    """On the view's day (yesterday by default)."""
+    usual_bytes: int | None
+    daily: tuple[int, ...]
+    """Each day of the cycle up to the view's day, first to last."""
+
+
+@dataclass(frozen=True, slots=True)
+class DevicesView:
+    """The devices of one account's cycle, largest first, and what no device accounts for."""
+
+    account: str
+    days: tuple[date, ...]
+    day: date
+    rows: tuple[DeviceRow, ...]
+    meter_bytes: int | None
+    devices_bytes: int
+    unaccounted_bytes: int | None
+    """The meter minus the devices' sum, never negative (None without a meter figure)."""
+    unaccounted_daily: tuple[int, ...] | None = None
+
+
+def per_device_day(days: Iterable[DeviceDay]) -> dict[str, dict[date, int]]:
+    """Bytes per device key and day: the largest any one source counted."""
+    out: dict[str, dict[date, int]] = {}
+    for d in days:
+        slot = out.setdefault(d.key, {})
+        slot[d.day] = max(slot.get(d.day, 0), d.bytes)
+    return out
+
+
+def usual_day(series: Mapping[date, int], day: date) -> int | None:
+    """The median of the device's days before ``day`` (see the module docstring)."""
+    earlier = [d for d in series if d < day]
+    if not earlier:
+        return None
+    first = max(min(earlier), day - timedelta(days=USUAL_LOOKBACK_DAYS))
+    span = [series.get(first + timedelta(days=i), 0) for i in range((day - first).days)]
+    if len(span) < USUAL_MIN_DAYS:
+        return None
+    return int(statistics.median(span))
+
+
+def devices_view(
+    account: str,
+    devices: Sequence[Device],
+    device_days: Iterable[DeviceDay],
+    cycle_days: Sequence[date],
+    day: date,
+    *,
+    meter_bytes: int | None,
+    meter_daily: Mapping[date, int] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> DevicesView:
+    """The view of ``cycle_days`` up to and including ``day``; ``device_days`` may reach back
+    before the cycle (for the usual day)."""
+    series = per_device_day(device_days)
+    shown = tuple(d for d in cycle_days if d <= day)
+    by_key = {d.key: d for d in devices}
+    rows = []
+    for key, per_day in series.items():
+        daily = tuple(per_day.get(d, 0) for d in shown)
+        total = sum(daily)
+        device = by_key.get(key)
+        name = display_name(device, names or {}) if device else key.removeprefix("ip:")
+        rows.append(
+            DeviceRow(
+                key=key,
+                name=name,
+                vendor=device.vendor if device else None,
+                mac=device.mac if device else None,
+                addresses=device.addresses if device else (),
+                cycle_bytes=total,
+                share=total / meter_bytes if meter_bytes else None,
+                day_bytes=per_day.get(day, 0),
+                usual_bytes=usual_day(per_day, day),
+                daily=daily,
+            )
+        )
+    rows = [r for r in rows if r.cycle_bytes or r.day_bytes]
+    rows.sort(key=lambda r: (-r.cycle_bytes, r.name))
+    devices_bytes = sum(r.cycle_bytes for r in rows)
+    unaccounted = None if meter_bytes is None else max(meter_bytes - devices_bytes, 0)
+    unaccounted_daily = None
+    if meter_daily is not None:
+        unaccounted_daily = tuple(
+            max(meter_daily.get(d, 0) - sum(r.daily[i] for r in rows), 0)
+            for i, d in enumerate(shown)
+        )
+    return DevicesView(
+        account=account,
+        days=shown,
+        day=day,
+        rows=tuple(rows),
+        meter_bytes=meter_bytes,
+        devices_bytes=devices_bytes,
+        unaccounted_bytes=unaccounted,
+        unaccounted_daily=unaccounted_daily,
+    )
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[int], width: int = 14) -> str:
+    """The last ``width`` values as block characters scaled to their largest."""
+    tail = list(values)[-width:]
+    top = max(tail, default=0)
+    if top <= 0:
+        return " " * len(tail)
+    return "".join(
+        SPARKS[min(int(v / top * (len(SPARKS) - 1) + 0.5), 7)] if v else " " for v in tail
+    )

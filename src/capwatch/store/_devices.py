@@ -1,0 +1,222 @@
+"""Devices and their per-day bytes: what device sources (a flow collector, a router) counted.
+
+Each :meth:`DevicesMixin.add_device_traffic` call is one transaction that adds the counted bytes
+to ``device_days`` (the account's local day of the observation), so what was stored is never
+counted again nor lost across a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from capwatch import devices as dev
+from capwatch.errors import InputError
+from capwatch.models import Device, DeviceDay, DeviceTraffic
+from capwatch.store import schema as s
+from capwatch.store._base import MAX_BIGINT, StoreBase, byte_count, insert, label, utc
+
+
+def _resolve(
+    conn: Connection, aid: int, item: DeviceTraffic, place: str
+) -> tuple[str, str | None, str]:
+    """(device key, MAC, address) of one traffic item, reusing the device its address has."""
+    if not isinstance(item, DeviceTraffic):
+        raise InputError(f"{place}: expected a DeviceTraffic, got {type(item).__name__}")
+    address = dev.normalize_address(item.address, f"{place}: address")
+    mac = dev.normalize_mac(item.mac, f"{place}: mac") if item.mac else None
+    if mac is not None and not dev.is_usable_mac(mac):
+        mac = None
+    if mac is not None:
+        return dev.mac_key(mac), mac, address
+    t = s.device_addresses
+    known = conn.scalar(select(t.c.device_key).where(t.c.account_id == aid, t.c.address == address))
+    return (known or dev.address_key(address)), None, address
+
+
+class DevicesMixin(StoreBase):
+    """Writes and reads of devices, their addresses and per-day bytes."""
+
+    def add_device_traffic(
+        self,
+        account: str,
+        observed_at: datetime,
+        source: str,
+        traffic: Sequence[DeviceTraffic],
+    ) -> int:
+        """Add what ``source`` counted to each device's local day; returns the bytes stored."""
+        place = f"device traffic of {account!r}"
+        when = utc(observed_at, f"{place}: observed_at")
+        label(source, f"{place}: source", 64)
+        totals: dict[str, int] = {}
+        with self._write() as conn:
+            aid, tz = self._account(conn, account, place)
+            day = when.astimezone(tz).date()
+            for i, item in enumerate(traffic):
+                where = f"{place}[{i}]"
+                counted = byte_count(item.bytes, f"{where}: bytes") or 0
+                key, mac, address = _resolve(conn, aid, item, where)
+                self._see_device(conn, aid, key, mac, address, when)
+                totals[key] = totals.get(key, 0) + counted
+            for key, counted in totals.items():
+                if counted > MAX_BIGINT:
+                    raise InputError(f"{place}: {key}: byte count {counted} is too large")
+                self._add_day(conn, aid, key, day, source, counted, when)
+        return sum(totals.values())
+
+    @staticmethod
+    def _see_device(
+        conn: Connection, aid: int, key: str, mac: str | None, address: str, when: datetime
+    ) -> None:
+        d = s.devices
+        row = {
+            "account_id": aid,
+            "device_key": key,
+            "mac": mac,
+            "name": None,
+            "vendor": dev.vendor(mac) if mac else None,
+            "first_seen": when,
+            "last_seen": when,
+        }
+        stmt = insert(conn, d).values(row)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[d.c.account_id, d.c.device_key],
+                set_={"last_seen": when},
+                where=d.c.last_seen < when,
+            )
+        )
+        a = s.device_addresses
+        stmt = insert(conn, a).values(
+            account_id=aid, address=address, device_key=key, last_seen=when
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[a.c.account_id, a.c.address],
+                set_={"device_key": key, "last_seen": when},
+                where=a.c.last_seen <= when,
+            )
+        )
+
+    @staticmethod
+    def _add_day(
+        conn: Connection,
+        aid: int,
+        key: str,
+        day: date,
+        source: str,
+        counted: int,
+        when: datetime,
+    ) -> None:
+        t = s.device_days
+        stmt = insert(conn, t).values(
+            account_id=aid,
+            device_key=key,
+            day=day,
+            source=source,
+            bytes=counted,
+            last_observed_at=when,
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[t.c.account_id, t.c.device_key, t.c.day, t.c.source],
+                set_={"bytes": t.c.bytes + stmt.excluded.bytes, "last_observed_at": when},
+            )
+        )
+
+    def rename_device(self, account: str, key: str, name: str | None) -> bool:
+        """Give device ``key`` (or a MAC or address of it) a name, or clear it with None;
+        False if the account has no such device."""
+        place = f"rename device of {account!r}"
+        if name is not None:
+            label(name, f"{place}: name", 200)
+            name = name.strip()
+        with self._write() as conn:
+            aid, _ = self._account(conn, account, place)
+            found = self._find_key(conn, aid, key)
+            if found is None:
+                return False
+            d = s.devices
+            conn.execute(
+                update(d).where(d.c.account_id == aid, d.c.device_key == found).values(name=name)
+            )
+            return True
+
+    @staticmethod
+    def _find_key(conn: Connection, aid: int, ref: str) -> str | None:
+        """The key of the device ``ref`` names: its key, MAC or one of its addresses."""
+        d, a = s.devices, s.device_addresses
+        candidates = [ref]
+        for normal in (dev.normalize_mac, dev.normalize_address):
+            try:
+                value = normal(ref)
+            except InputError:
+                continue
+            candidates += [dev.mac_key(value), value] if normal is dev.normalize_mac else [value]
+        for cand in candidates:
+            hit = conn.scalar(
+                select(d.c.device_key).where(d.c.account_id == aid, d.c.device_key == cand)
+            )
+            if hit is None:
+                hit = conn.scalar(
+                    select(a.c.device_key).where(a.c.account_id == aid, a.c.address == cand)
+                )
+            if hit is not None:
+                return str(hit)
+        return None
+
+    def device_list(self, account: str) -> list[Device]:
+        """Every device seen on the account, with its addresses, most recently seen first."""
+        d, a, acc = s.devices, s.device_addresses, s.accounts
+        with self._read() as conn:
+            aid = conn.scalar(select(acc.c.id).where(acc.c.name == account))
+            if aid is None:
+                return []
+            addresses: dict[str, list[str]] = {}
+            for row in conn.execute(
+                select(a.c.device_key, a.c.address)
+                .where(a.c.account_id == aid)
+                .order_by(a.c.last_seen.desc(), a.c.address)
+            ):
+                addresses.setdefault(row.device_key, []).append(row.address)
+            rows = conn.execute(
+                select(d)
+                .where(d.c.account_id == aid)
+                .order_by(d.c.last_seen.desc(), d.c.device_key)
+            ).all()
+        return [
+            Device(
+                account=account,
+                key=r.device_key,
+                mac=r.mac,
+                name=r.name,
+                vendor=r.vendor,
+                first_seen=r.first_seen,
+                last_seen=r.last_seen,
+                addresses=tuple(addresses.get(r.device_key, ())),
+            )
+            for r in rows
+        ]
+
+    def device_days(
+        self, account: str, start: date | None = None, end: date | None = None
+    ) -> list[DeviceDay]:
+        """Per-device per-day bytes of the account within local days [start, end), by day."""
+        t, acc = s.device_days, s.accounts
+        query = (
+            select(t.c.device_key, t.c.day, t.c.source, t.c.bytes)
+            .join(acc, acc.c.id == t.c.account_id)
+            .where(acc.c.name == account)
+        )
+        if start is not None:
+            query = query.where(t.c.day >= start)
+        if end is not None:
+            query = query.where(t.c.day < end)
+        query = query.order_by(t.c.day, t.c.device_key, t.c.source)
+        with self._read() as conn:
+            return [
+                DeviceDay(r.device_key, r.day, r.source, int(r.bytes)) for r in conn.execute(query)
+            ]

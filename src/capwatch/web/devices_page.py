@@ -1,0 +1,109 @@
+"""The account page's "Who used it" section: a stacked daily bar by device for the cycle, the
+top devices, and the part no device accounts for (drawn, not hidden). Geometry only; the
+figures are the one devices summary's (:mod:`capwatch.analysis.devices`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from capwatch.analysis.devices import DevicesView
+from capwatch.units import format_bytes
+
+TOP_DEVICES = 5
+"""Devices drawn with their own colour; the rest share "other devices"."""
+WIDTH, HEIGHT = 400.0, 150.0
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One device's part of one day's bar."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    css: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Legend:
+    """A row of the table under the chart."""
+
+    name: str
+    vendor: str | None
+    css: str
+    cycle_bytes: int
+    share: float | None
+    day_bytes: int | None
+    usual_bytes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class WhoUsedIt:
+    """What the section draws."""
+
+    segments: list[Segment]
+    legend: list[Legend]
+    width: float
+    height: float
+    day_label: str
+    has_meter: bool
+
+
+def who_used_it(view: DevicesView) -> WhoUsedIt | None:
+    """The section of ``view`` (None when the account has no device data in the cycle)."""
+    if not view.rows:
+        return None
+    top = list(view.rows[:TOP_DEVICES])
+    rest = list(view.rows[TOP_DEVICES:])
+    series: list[tuple[str, str, tuple[int, ...]]] = [
+        (r.name, f"dev{i}", r.daily) for i, r in enumerate(top)
+    ]
+    if rest:
+        other = tuple(sum(r.daily[i] for r in rest) for i in range(len(view.days)))
+        series.append(("other devices", "devother", other))
+    if view.unaccounted_daily is not None:
+        series.append(("no device (meter − devices)", "nodev", view.unaccounted_daily))
+    totals = [sum(s[2][i] for s in series) for i in range(len(view.days))]
+    peak = max(totals, default=0) or 1
+    slot = WIDTH / max(len(view.days), 1)
+    segments = []
+    for i, day in enumerate(view.days):
+        y = HEIGHT - 15
+        for name, css, values in series:
+            if not values[i]:
+                continue
+            h = (HEIGHT - 25) * values[i] / peak
+            y -= h
+            title = f"{day:%a %b %-d}: {name} {format_bytes(values[i])}"
+            segments.append(
+                Segment(
+                    round(i * slot + slot * 0.1, 1),
+                    round(y, 1),
+                    round(slot * 0.8, 1),
+                    round(h, 1),
+                    css,
+                    title,
+                )
+            )
+    legend = [
+        Legend(r.name, r.vendor, f"dev{i}", r.cycle_bytes, r.share, r.day_bytes, r.usual_bytes)
+        for i, r in enumerate(top)
+    ]
+    if rest:
+        total = sum(r.cycle_bytes for r in rest)
+        share = total / view.meter_bytes if view.meter_bytes else None
+        legend.append(
+            Legend(f"{len(rest)} other devices", None, "devother", total, share, None, None)
+        )
+    if view.unaccounted_bytes is not None:
+        share = view.unaccounted_bytes / view.meter_bytes if view.meter_bytes else None
+        legend.append(
+            Legend(
+                "no device", "meter − devices", "nodev", view.unaccounted_bytes, share, None, None
+            )
+        )
+    return WhoUsedIt(
+        segments, legend, WIDTH, HEIGHT, f"{view.day:%b %-d}", view.meter_bytes is not None
+    )

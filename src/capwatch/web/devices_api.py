@@ -10,12 +10,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from capwatch.errors import ConfigError, InputError
 from capwatch.service.devices import view_dict
+from capwatch.web.api import CSRF_HEADER, CSRF_PARAMETER, NOT_FOUND
+from capwatch.web.schemas import ErrorOut
 
 NameParam = Annotated[str, Path(description="Account name", max_length=100)]
 
@@ -52,6 +54,14 @@ class DevicesOut(BaseModel):
     devices: list[DeviceDaysOut]
 
 
+class RenameOut(BaseModel):
+    """The device as renamed."""
+
+    account: str
+    key: str
+    name: str | None
+
+
 class RenameIn(BaseModel):
     """A device's new name (null clears it)."""
 
@@ -72,7 +82,7 @@ def add_device_routes(router: APIRouter) -> None:
         "/accounts/{name}/devices/daily",
         summary="Who used it: per-device figures and per-day series of a cycle",
         response_model=DevicesOut,
-        responses={404: {"description": "Unknown account"}},
+        responses=NOT_FOUND,
     )
     def device_days(
         request: Request,
@@ -118,23 +128,26 @@ def add_device_routes(router: APIRouter) -> None:
     @router.put(
         "/accounts/{name}/devices/{key}/name",
         summary="Rename a device",
+        response_model=RenameOut,
         responses={
-            403: {"description": "Missing X-Capwatch-Request: 1 (CSRF protection)"},
-            404: {"description": "Unknown account or device"},
+            403: {
+                "description": f"Missing {CSRF_HEADER}: 1 (CSRF protection)",
+                "model": ErrorOut,
+            },
+            404: {"description": "Unknown account or device", "model": ErrorOut},
         },
+        # read by hand below, so a missing header is a 403 (a refusal), not a 422
+        openapi_extra={"parameters": [CSRF_PARAMETER]},
     )
     def rename(
         request: Request,
         name: NameParam,
         key: Annotated[str, Path(description="Device key, MAC or address", max_length=64)],
         body: Annotated[RenameIn, Body()],
-        x_capwatch_request: Annotated[
-            str | None, Header(description='Must be "1" (CSRF protection).')
-        ] = None,
     ) -> dict[str, Any]:
         """Give a device a name (null clears it); needs ``X-Capwatch-Request: 1``."""
         _known(request, name)
-        if x_capwatch_request != "1":
+        if request.headers.get(CSRF_HEADER) != "1":
             raise HTTPException(status_code=403, detail="missing X-Capwatch-Request: 1 header")
         new = body.name.strip() if body.name and body.name.strip() else None
         if not request.app.state.store.rename_device(name, key, new):

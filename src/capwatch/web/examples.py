@@ -105,6 +105,38 @@ REFUSALS = {
 }
 
 
+def _devices_example(summary: Any) -> dict[str, Any]:
+    """Who used it, three days into the example's cycle: two devices, built the way the route
+    builds its answer (:func:`capwatch.analysis.devices.devices_view`, then ``view_dict``)."""
+    from capwatch.analysis.devices import devices_view
+    from capwatch.models import Device, DeviceDay
+    from capwatch.service.devices import view_dict
+
+    start = summary.cycle.start.astimezone(ZONE).date()
+    days = [start + timedelta(days=i) for i in range(3)]
+    seen = summary.cycle.start
+    tv = Device(ACCOUNT, "mac:aa:bb:cc:00:00:01", "aa:bb:cc:00:00:01", "Living-room TV", None,
+                seen, seen, ("192.168.1.20", "fd00::20"))  # fmt: skip
+    laptop = Device(ACCOUNT, "ip:192.168.1.31", None, None, None, seen, seen, ("192.168.1.31",))
+    counted = [(tv, (14, 12, 86)), (laptop, (3, 4, 2))]
+    device_days = [
+        DeviceDay(d.key, day, "netflow", gb * 10**9)
+        for d, series in counted
+        for day, gb in zip(days, series, strict=True)
+    ]
+    meter = dict(zip(days, (20 * 10**9, 18 * 10**9, 92 * 10**9), strict=True))
+    view = devices_view(
+        ACCOUNT,
+        [tv, laptop],
+        device_days,
+        days,
+        days[-1],
+        meter_bytes=sum(meter.values()),
+        meter_daily=meter,
+    )
+    return view_dict(summary.cycle, view)
+
+
 def _ok_examples() -> dict[str, Any]:
     """The 200 example of each operation, keyed by "METHOD path"."""
     from capwatch.models import PollLogEntry, PollOutcome
@@ -154,6 +186,12 @@ def _ok_examples() -> dict[str, Any]:
             {"device_id": "aa:bb:cc:00:00:01", "name": "Living room TV", "used_bytes": 402 * 10**9},
             {"device_id": "aa:bb:cc:00:00:02", "name": None, "used_bytes": 96 * 10**9},
         ],
+        f"GET {prefix}/{{name}}/devices/daily": _devices_example(summary),
+        f"PUT {prefix}/{{name}}/devices/{{key}}/name": {
+            "account": ACCOUNT,
+            "key": "mac:aa:bb:cc:00:00:01",
+            "name": "Living-room TV",
+        },
         f"GET {prefix}/{{name}}/alerts": _alerts(summary),
         f"GET {prefix}/{{name}}/polls": [serialize.poll_entry_to_dict(e) for e in (ok, failed)],
         f"POST {prefix}/{{name}}/poll": {
@@ -182,6 +220,13 @@ def examples() -> dict[str, dict[str, Any]]:
         ),
         f"GET {prefix}/{{name}}/cycles": _limit_error("limit", 240, 1000),
         f"GET {prefix}/{{name}}/devices": NAME_TOO_LONG,
+        f"GET {prefix}/{{name}}/devices/daily": _error(
+            ["query", "cycle"],
+            "string_pattern_mismatch",
+            "String should match pattern '^\\d{4}-(0[1-9]|1[0-2])$'",
+            input="2026-13",
+        ),
+        f"PUT {prefix}/{{name}}/devices/{{key}}/name": NAME_TOO_LONG,
         f"GET {prefix}/{{name}}/alerts": NAME_TOO_LONG,
         f"GET {prefix}/{{name}}/polls": _limit_error("limit", 500, 1000),
         f"POST {prefix}/{{name}}/poll": NAME_TOO_LONG,

@@ -305,3 +305,29 @@ def test_unstall_spreads_a_catch_up_and_keeps_a_quiet_spell() -> None:
         for i in range(50)
     ]
     assert unstall(away, GB) == away
+
+
+@pytest.mark.parametrize("factor", [2.0, 0.5])
+def test_the_forecast_says_which_change_of_regime_it_followed(factor: float) -> None:
+    """The shift the forecast followed names the day it began and its size, for every surface
+    to say why the forecast moved ("usage since the 12th runs at 2x the cycle's start")."""
+    history = history_cycles(30 * GB)
+    change = 12
+
+    def rate(day: float) -> float:
+        return 30 * GB * (factor if day >= change else 1.0)
+
+    changed = meter_by_day(START, 20, rate)
+    now = START + timedelta(days=change + 5)
+    fc = forecast_cycle(
+        [s for s in changed if s[0] <= now], START, END, CAP, history, now=now, tz=TZ
+    )
+    assert fc.shift is not None
+    assert abs((fc.shift.since - (START + timedelta(days=change)).date()).days) <= 1
+    assert fc.shift.against == "cycle"
+    assert abs(fc.shift.ratio - factor) < 0.2 * factor
+    assert abs(fc.shift.after_bytes_per_day - 30 * GB * factor) < 0.2 * 30 * GB * factor
+    # steady use, the same history: nothing to explain
+    steady = meter(START, change + 5, 30 * GB)
+    calm = forecast_cycle(steady, START, END, CAP, history, now=now, tz=TZ)
+    assert calm.shift is None

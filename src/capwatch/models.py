@@ -215,14 +215,32 @@ class AccountStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class RegimeShift:
+    """A lasting change in the daily rate that the forecast follows: from local day ``since`` on,
+    usage runs at ``ratio`` times what it did before (``before_bytes_per_day`` against
+    ``after_bytes_per_day``, weekday-normalised); ``against`` is what "before" means: ``"cycle"``
+    (this cycle's days before the change) or ``"usual"`` (the household's earlier cycles, when
+    the change came too early in the cycle to compare with its own days).
+    """
+
+    since: date
+    ratio: float
+    before_bytes_per_day: int
+    after_bytes_per_day: int
+    against: str = "cycle"
+
+
+@dataclass(frozen=True, slots=True)
 class Forecast:
-    """Where the cycle is expected to end, with an interval (80% by default)."""
+    """Where the cycle is expected to end, with an interval (80% by default), and the change of
+    regime it followed, if one was detected."""
 
     expected_bytes: int
     low_bytes: int
     high_bytes: int
     level: float = 0.8
     method: str = ""
+    shift: RegimeShift | None = None
 
 
 def fresh_since(

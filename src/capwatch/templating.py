@@ -69,6 +69,7 @@ def money(value: float, currency: str = "$") -> str:
 FILTERS = {
     "size": units.format_bytes,
     "size_range": lambda f: units.format_range(f.low_bytes, f.high_bytes),
+    "shift": units.format_shift,
     "cap": lambda s: units.format_cap(s.cap_bytes, s.unlimited),
     "percent": units.format_percent,
     "pace": units.format_pace,

@@ -5,6 +5,10 @@ from __future__ import annotations
 import math
 import re
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from capwatch.models import RegimeShift
 
 GB = 10**9
 TB = 10**12
@@ -152,6 +156,23 @@ def format_percent(value: float | None) -> str:
 def format_pace(value: float | None) -> str:
     """Usage against the even pace: ``1.14x`` (1x is on pace); None ``-``."""
     return "-" if value is None else f"{_fixed(value, 2)}x"
+
+
+def ordinal(day: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ``11th``, ``22nd``."""
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def format_shift(shift: RegimeShift) -> str:
+    """Why the forecast moved: ``usage since the 12th runs at 2.1x the cycle's start (9.8 GB a
+    day against 4.6 GB)``; ``the household's usual`` when that is what it was compared with."""
+    against = "the cycle's start" if shift.against == "cycle" else "the household's usual"
+    return (
+        f"usage since the {ordinal(shift.since.day)} runs at {_fixed(shift.ratio, 1)}x {against}"
+        f" ({format_bytes(shift.after_bytes_per_day)} a day against"
+        f" {format_bytes(shift.before_bytes_per_day)})"
+    )
 
 
 def format_days(value: float) -> str:

@@ -25,7 +25,7 @@ from typing import Protocol
 from capwatch.alerts.text import fmt_end
 from capwatch.models import CycleSummary
 from capwatch.units import format_bytes as fmt_bytes
-from capwatch.units import format_days, format_percent
+from capwatch.units import format_days, format_percent, format_shift
 from capwatch.units import format_range as fmt_range
 
 PER_CYCLE_RULES = frozenset({"used", "projected", "allowance", "disagree"})
@@ -107,12 +107,13 @@ def _projected(s: CycleSummary, cfg: AlertSettingsLike, tz: tzinfo) -> list[Cond
     shown = 100.0 * fc.expected_bytes / s.cap_bytes
     band = fmt_range(fc.low_bytes, fc.high_bytes)
     by = fmt_end(s.cycle.end, tz)
+    why = f": {format_shift(fc.shift)}" if fc.shift is not None else ""
     out = []
     for x in cfg.projected_percent:
         msg = (
             f"{s.account}: projected to use {fmt_bytes(fc.expected_bytes)} of "
             f"{fmt_bytes(s.cap_bytes)} ({format_percent(shown)}, {fc.level:.0%} range {band}) "
-            f"by {by}"
+            f"by {by}{why}"
         )
         back = (
             f"{s.account}: projection back under {x:g}%: {fmt_bytes(fc.expected_bytes)} "

@@ -141,7 +141,7 @@ def _project(
     half = _z(level) * scale * math.sqrt(max(var, 0.0))
     low = max(used, expected - half)
     high = expected + half
-    return Forecast(int(expected), int(low), math.ceil(high), level, METHOD)
+    return Forecast(int(expected), int(low), math.ceil(high), level, METHOD, rate.shift)
 
 
 def _z(level: float) -> float:

@@ -43,6 +43,7 @@ from capwatch.analysis.forecast_stats import (
     full_days,
     long_run_factor,
 )
+from capwatch.models import RegimeShift
 
 LEVEL_HALF_LIFE_DAYS = 60.0
 DEFAULT_AUTOCORR = (0.4, 0.2, 0.1)
@@ -65,8 +66,7 @@ class Rate:
     noise_var: float
     deviation: float
     autocorr: tuple[float, ...]
-    change_day: date | None = None
-    change_ratio: float | None = None
+    shift: RegimeShift | None = None
 
 
 def weighted(
@@ -176,7 +176,7 @@ def estimate_rate(
     precision = sum(1.0 / max(v, 1.0) for _, v in estimates)
     mean = sum(m / max(v, 1.0) for m, v in estimates) / precision
     mean_var = 1.0 / precision
-    change_day = change_ratio = None
+    shift = None
     found = change_point(prior, ys, noise_var, long_run_factor(autocorr))
     if found is not None:
         split, weight = found
@@ -188,11 +188,29 @@ def estimate_rate(
             mean_var + (mean - mixed) ** 2
         )
         if weight >= 0.5:
-            change_day = current[split][0]
-            change_ratio = mean_r / mean if mean else None
+            shift = _shift(current, split, mean_r, prior)
         mean = mixed
     deviation = ys[-1] - mean if ys else 0.0
-    return Rate(mean, mean_var, noise_var, deviation, autocorr, change_day, change_ratio)
+    return Rate(mean, mean_var, noise_var, deviation, autocorr, shift)
+
+
+def _shift(
+    current: Sequence[tuple[date, float]],
+    split: int,
+    recent: float,
+    prior: tuple[float, float] | None,
+) -> RegimeShift | None:
+    """The detected change as people read it: the new regime's rate against this cycle's days
+    before it, or against the household's usual level when fewer than three days came before
+    (one or two days are not a "before" anyone would compare with)."""
+    before_days = [y for _, y in current[:split]]
+    if len(before_days) >= MIN_RECENT_DAYS or prior is None:
+        before, against = statistics.fmean(before_days), "cycle"
+    else:
+        before, against = prior[0], "usual"
+    if before <= 0:
+        return None
+    return RegimeShift(current[split][0], recent / before, round(before), round(recent), against)
 
 
 def normalised(days: Sequence[DayUse], weekday: Sequence[float]) -> list[tuple[date, float]]:

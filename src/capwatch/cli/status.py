@@ -137,10 +137,16 @@ def _print_table(summaries: list[CycleSummary], alerts: dict[str, list[AlertStat
 def _print_notes(
     con: Any, summaries: list[CycleSummary], alerts: dict[str, list[AlertState]]
 ) -> None:
-    """The new-cycle note, the last error and the active alerts of each account."""
+    """The new-cycle note, why the projection moved, the last error and the active alerts of
+    each account."""
+    from capwatch.units import format_shift
+
     for s in summaries:
         if s.note:
             con.print(f"{s.account}: {s.note}")
+        if s.forecast is not None and s.forecast.shift is not None:
+            why = format_shift(s.forecast.shift)
+            con.print(f"{s.account}: the projection follows a change: {why}", markup=False)
         if s.last_error:
             con.print(f"[red]{s.account}: last error: {s.last_error}[/red]")
         for a in alerts.get(s.account, []):

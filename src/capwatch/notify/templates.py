@@ -14,7 +14,7 @@ from capwatch.models import CycleSummary, DeviceUsage
 from capwatch.notify.message import CHART_NAME
 from capwatch.templating import money
 from capwatch.units import format_bytes as gb
-from capwatch.units import format_days, format_pace, format_percent, format_range
+from capwatch.units import format_days, format_pace, format_percent, format_range, format_shift
 
 RED = "#d32f2f"
 GREY = "#616161"
@@ -65,6 +65,8 @@ def summary_rows(s: CycleSummary, *, currency: str = "$", final: bool = False) -
         rng = f"{format_range(fc.low_bytes, fc.high_bytes)} ({fc.level:.0%} range)"
         rows.append(Row("Projected at cycle end", f"{gb(fc.expected_bytes)}{pct_fc}", over))
         rows.append(Row("Likely range", rng, bool(cap and fc.low_bytes > cap)))
+        if fc.shift is not None:
+            rows.append(Row("Why it moved", format_shift(fc.shift)))
     if not final:
         if s.daily_allowance_bytes is not None:
             rows.append(Row("Daily allowance", f"{gb(s.daily_allowance_bytes)} per day"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from capwatch.models import CycleSummary, PollLogEntry, Reading
+from capwatch.models import CycleSummary, PollLogEntry, Reading, RegimeShift
 from capwatch.store.api import CycleRecord
 
 SCHEMA_VERSION = 1
@@ -36,6 +36,7 @@ def summary_to_dict(s: CycleSummary) -> dict[str, Any]:
             "high_bytes": f.high_bytes,
             "level": f.level,
             "method": f.method,
+            "shift": None if f.shift is None else shift_to_dict(f.shift),
         },
         "daily_allowance_bytes": s.daily_allowance_bytes,
         "days_left": round(s.days_left, 3),
@@ -46,6 +47,20 @@ def summary_to_dict(s: CycleSummary) -> dict[str, Any]:
         "consecutive_failures": s.consecutive_failures,
         "last_error": s.last_error,
         "note": s.note,
+    }
+
+
+def shift_to_dict(shift: RegimeShift) -> dict[str, Any]:
+    """The change of regime a forecast followed, with the sentence every surface shows."""
+    from capwatch.units import format_shift
+
+    return {
+        "since": shift.since.isoformat(),
+        "ratio": round(shift.ratio, 3),
+        "before_bytes_per_day": shift.before_bytes_per_day,
+        "after_bytes_per_day": shift.after_bytes_per_day,
+        "against": shift.against,
+        "text": format_shift(shift),
     }
 
 

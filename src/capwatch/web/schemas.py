@@ -16,6 +16,20 @@ class CycleSpan(BaseModel):
     end: str | None
 
 
+class ShiftOut(BaseModel):
+    """A lasting change of the daily rate that the forecast follows."""
+
+    since: str = Field(description="Local date the new regime began, YYYY-MM-DD.")
+    ratio: float = Field(description="The new daily rate over the one before it.")
+    before_bytes_per_day: int
+    after_bytes_per_day: int
+    against: str = Field(
+        description='"cycle": this cycle\'s days before the change; "usual": the household\'s '
+        "earlier cycles (when the change came in the cycle's first days)."
+    )
+    text: str = Field(description="The sentence the page and `capwatch status` show.")
+
+
 class ForecastOut(BaseModel):
     """The forecast of the cycle's final usage with its interval."""
 
@@ -24,6 +38,9 @@ class ForecastOut(BaseModel):
     high_bytes: int
     level: float = Field(description="Coverage of the low..high interval (0.8 = 80%).")
     method: str
+    shift: ShiftOut | None = Field(
+        default=None, description="Why the forecast moved: a detected change of regime."
+    )
 
 
 class SummaryOut(BaseModel):

@@ -238,6 +238,9 @@
     range: function (s) {
       return s.forecast ? [fmtRange(s.forecast.low_bytes, s.forecast.high_bytes), null] : ["", null];
     },
+    shift: function (s) {
+      return [s.forecast && s.forecast.shift ? s.forecast.shift.text : "", null];
+    },
     allowance: function (s) {
       return [s.daily_allowance_bytes === null ? "-" : fmtBytes(s.daily_allowance_bytes) + "/day",
         s.daily_allowance_bytes];

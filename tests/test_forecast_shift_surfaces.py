@@ -5,10 +5,12 @@ account page and the weekly email ("usage since the 12th runs at 2.0x the cycle'
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -133,7 +135,7 @@ def test_status_api_page_and_email_say_why_in_the_same_words(
         api = client.get("/api/v1/accounts/isp").json()
         assert api["forecast"]["shift"] == data["forecast"]["shift"]
         page = client.get("/accounts/isp").text
-        shown = re.search(r'<small class="shift" data-field="shift">([^<]*)</small>', page)
+        shown = re.search(r'<span data-field="shift">([^<]*)</span>', page)
         assert shown is not None
         assert shown.group(1).replace("&#39;", "'") == why
         report = build_weekly(store, settings, "isp", NOW)
@@ -158,3 +160,41 @@ def test_no_change_no_sentence(tmp_path: Path) -> None:
     from capwatch.service.serialize import summary_to_dict
 
     assert summary_to_dict(s)["forecast"]["shift"] is None
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_sentence_reads_inside_its_card_in_chromium(
+    shifted: tuple[Path, CycleSummary], web_browser: Any, tmp_path: Path, width: int, scheme: str
+) -> None:
+    """On a phone and a desktop, light and dark: the sentence shows under the cards, stays
+    inside the page, and is still there after the page script refreshes the figures from the
+    API (it writes the API's text, the same words)."""
+    from capwatch.web.app import create_app
+    from tests.fakes._server import serve
+    from tests.test_web_browser import CLIPPED
+
+    config, s = shifted
+    assert s.forecast is not None and s.forecast.shift is not None
+    why = format_shift(s.forecast.shift)
+    settings = load_settings(config)
+    store = open_store(settings.resolved_database_url())
+    try:
+        with serve(create_app(settings, store, clock=lambda: NOW)) as url:
+            ctx = web_browser.new_context(
+                viewport={"width": width, "height": 900}, color_scheme=scheme
+            )
+            page = ctx.new_page()
+            page.goto(url + "/accounts/isp")
+            page.wait_for_selector('[data-ready="1"]')
+            shown = page.locator('[data-field="shift"]')
+            assert shown.is_visible()
+            assert shown.inner_text() == why
+            assert page.evaluate(CLIPPED, "p.shift, p.shift *") == []
+            page.screenshot(path=str(tmp_path / f"shift-{width}-{scheme}.png"))
+            if os.environ.get("SHIFT_SHOTS"):
+                page.screenshot(path=f"{os.environ['SHIFT_SHOTS']}/shift-{width}-{scheme}.png")
+            ctx.close()
+    finally:
+        store.close()

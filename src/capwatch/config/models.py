@@ -18,7 +18,7 @@ from capwatch.config.account import (
     CycleSettings,
     OverageSettings,
 )
-from capwatch.config.devices import DeviceSourceSettings, NetflowSettings
+from capwatch.config.devices import DeviceSourceSettings, NetflowSettings, UnifiSettings
 from capwatch.config.services import (
     GraphiteSettings,
     InfluxSettings,
@@ -46,6 +46,7 @@ __all__ = [
     "PrometheusSettings",
     "ReportSettings",
     "Settings",
+    "UnifiSettings",
     "WebSettings",
     "default_account",
     "default_account_data",

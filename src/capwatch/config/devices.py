@@ -94,4 +94,24 @@ class UnifiSettings(_PolledSettings):
         return value
 
 
-DeviceSourceSettings = Annotated[NetflowSettings | UnifiSettings, Field(discriminator="kind")]
+class NlbwSettings(_PolledSettings):
+    """OpenWrt's nlbwmon through rpcd's ``/ubus``: each host's bytes of the accounting period."""
+
+    kind: Literal["nlbw"] = Field(description='The device source: "nlbw".')
+    url: str = Field(
+        default="http://openwrt.lan/ubus",
+        description="The router's ubus endpoint (uhttpd-mod-ubus): `http://<router>/ubus`.",
+    )
+    user: str = Field(default="root", description="The rpcd user to log in as.")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http:// or https:// URL (got {value!r})")
+        return value.rstrip("/")
+
+
+DeviceSourceSettings = Annotated[
+    NetflowSettings | UnifiSettings | NlbwSettings, Field(discriminator="kind")
+]

@@ -17,6 +17,7 @@ from capwatch.config.models import (
     InfluxSettings,
     MqttSettings,
     NetflowSettings,
+    NlbwSettings,
     NotifyChannel,
     OverageSettings,
     PrometheusSettings,
@@ -44,6 +45,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("[prometheus]", PrometheusSettings),
     ("[[device_sources]] (netflow)", NetflowSettings),
     ("[[device_sources]] (unifi)", UnifiSettings),
+    ("[[device_sources]] (nlbw)", NlbwSettings),
 )
 _TYPE_OVERRIDES: dict[tuple[type[BaseModel], str], str] = {
     (AccountSettings, "cap_bytes"): 'size ("1.2 TB") \\| "provider" \\| "unlimited"',

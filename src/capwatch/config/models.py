@@ -18,7 +18,12 @@ from capwatch.config.account import (
     CycleSettings,
     OverageSettings,
 )
-from capwatch.config.devices import DeviceSourceSettings, NetflowSettings, UnifiSettings
+from capwatch.config.devices import (
+    DeviceSourceSettings,
+    NetflowSettings,
+    NlbwSettings,
+    UnifiSettings,
+)
 from capwatch.config.services import (
     GraphiteSettings,
     InfluxSettings,
@@ -40,6 +45,7 @@ __all__ = [
     "InfluxSettings",
     "MqttSettings",
     "NetflowSettings",
+    "NlbwSettings",
     "NotifyChannel",
     "OverageSettings",
     "Port",

@@ -1,0 +1,155 @@
+"""The nlbw device source against the fake OpenWrt router (rpcd sessions, ``file exec`` of
+luci-app-nlbwmon's helper answering the real nlbw table): reads with growing totals, an
+accounting period rolling over, nlbwmon restarting from its saved database, a restart of the
+source, expired sessions, wrong credentials and a missing ACL; stored bytes are the deltas
+exactly."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from capwatch.config.devices import NlbwSettings
+from capwatch.devices.nlbw import NlbwSource, current_period, exec_stdout, parse_table
+from capwatch.errors import BadResponse
+from capwatch.store import Store, open_store
+from tests.fakes._server import serve
+from tests.fakes.openwrt import PASSWORD, OpenwrtState, make_app
+from tests.fixtures.common import FakeClock, free_port
+
+REAL = Path(__file__).parent / "data" / "real" / "nlbw"
+NOON = datetime(2026, 12, 1, 17, tzinfo=UTC)
+PHONE, LAPTOP = "a4:83:e7:2b:11:04", "3c:22:fb:91:aa:17"  # the real table's hosts
+
+
+def test_parse_the_real_table_and_periods() -> None:
+    text = (REAL / "download_mac_ip.json").read_text()
+    got = parse_table(text, "2026-12-01", "nlbw x")
+    assert [(r.client, r.address, r.mac, r.value, r.mark) for r in got] == [
+        (f"{PHONE}/192.168.1.115", "192.168.1.115", PHONE, 8402334721 + 412883912, "2026-12-01"),
+        (f"{LAPTOP}/192.168.1.132", "192.168.1.132", LAPTOP, 2140998233 + 98221044, "2026-12-01"),
+    ]
+    assert current_period((REAL / "periods.json").read_text(), "x") == "2026-12-01"
+    assert current_period('{ "periods": [  ] }', "x") is None
+
+
+def test_columns_are_looked_up_by_name_and_unknown_macs_dropped() -> None:
+    text = (
+        '{"columns":["tx_bytes","ip","rx_bytes","mac"],"data":'
+        '[[5,"192.168.1.9",7,"00:00:00:00:00:00"],[1,"fd00::9",2,"00:00:00:00:00:00"]]}'
+    )
+    got = parse_table(text, None, "x")
+    assert [(r.client, r.mac, r.value) for r in got] == [
+        ("ip/192.168.1.9", None, 12),
+        ("ip/fd00::9", None, 3),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("<html>", r"^x: expected JSON, got HTML$"),
+        ('{"columns":["mac","ip"],"data":[]}', r"^x: the table has no rx_bytes, tx_bytes column$"),
+        ('{"columns":["mac","ip","rx_bytes","tx_bytes"],"data":[["zz","1.2.3.4",1,2]]}',
+         r"^x data\[0\] mac: not a MAC address: 'zz'$"),
+    ],
+)  # fmt: skip
+def test_bad_tables_name_the_place(text: str, message: str) -> None:
+    with pytest.raises(BadResponse, match=message):
+        parse_table(text, None, "x")
+
+
+def test_a_failed_helper_is_a_bad_response() -> None:
+    with pytest.raises(BadResponse, match=r"^x: exited 1: Unknown option -q$"):
+        exec_stdout({"code": 1, "stderr": "Unknown option -q\n"}, "x")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An SQLite store with the account ``home`` (New York time)."""
+    st = open_store(f"sqlite:///{tmp_path / 'capwatch.db'}")
+    st.ensure_account("home", "host", "America/New_York")
+    yield st
+    st.close()
+
+
+def settings(url: str, **kw: Any) -> NlbwSettings:
+    """An nlbw source of account ``home`` at ``url``."""
+    values = {"kind": "nlbw", "account": "home", "url": f"{url}/ubus", "password": PASSWORD}
+    return NlbwSettings(**(values | kw))  # type: ignore[arg-type]
+
+
+def per_device(store: Store) -> dict[str, int]:
+    """Stored bytes per device key, over all days."""
+    out: dict[str, int] = {}
+    for d in store.device_days("home"):
+        assert d.source == "nlbw"
+        out[d.key] = out.get(d.key, 0) + d.bytes
+    return out
+
+
+async def test_reads_rollover_restore_restart_and_expiry(store: Store) -> None:
+    state = OpenwrtState(mode="expire")  # every session dies after one call: re-logins
+    state.nlbw_rows = [(PHONE, "192.168.1.115", 1_000, 100), (PHONE, "fd00::115", 50, 5)]
+    with serve(make_app(state), port=free_port()) as url:
+        source = NlbwSource(settings(url), store, clock=FakeClock(NOON))
+        assert await source.poll() == 0  # the baseline
+        state.nlbw_rows = [
+            (PHONE, "192.168.1.115", 3_000, 300),
+            (PHONE, "fd00::115", 50, 5),
+            (LAPTOP, "192.168.1.132", 700, 70),  # appeared since: all of it is new
+        ]
+        assert await source.poll() == 2_200 + 770
+        await source.stop()
+
+        source = NlbwSource(settings(url), store, clock=FakeClock(NOON))  # a restart
+        state.nlbw_rows = [(PHONE, "192.168.1.115", 3_500, 300), (LAPTOP, "192.168.1.132", 900, 70)]
+        assert await source.poll() == 500 + 200
+        # The router rebooted: nlbwmon restored its last saved totals (counted already).
+        state.nlbw_rows = [(PHONE, "192.168.1.115", 2_000, 200), (LAPTOP, "192.168.1.132", 900, 70)]
+        assert await source.poll() == 0
+        state.nlbw_rows = [(PHONE, "192.168.1.115", 2_400, 200), (LAPTOP, "192.168.1.132", 900, 70)]
+        assert await source.poll() == 400
+        # The accounting period rolls over: the new period's totals count from 0.
+        state.nlbw_periods.append("2027-01-01")
+        state.nlbw_rows = [(PHONE, "192.168.1.115", 60, 6)]
+        assert await source.poll() == 66
+        await source.stop()
+    phone, laptop = f"mac:{PHONE}", f"mac:{LAPTOP}"
+    assert per_device(store) == {phone: 2_200 + 500 + 400 + 66, laptop: 770 + 200}
+    assert state.logins >= 6  # each read logged in again after its session expired
+
+
+async def test_wrong_password_asks_to_check_the_credentials(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = OpenwrtState()
+    caplog.set_level(logging.WARNING)
+    with serve(make_app(state), port=free_port()) as url:
+        source = NlbwSource(settings(url, password="not-the-password"), store)
+        assert await source.poll() is None
+        await source.stop()
+    [line] = [r.getMessage() for r in caplog.records if r.name == "capwatch.devices.polled"]
+    assert line.startswith("nlbw 127.0.0.1:")
+    assert "read failed (retrying in 300s)" in line
+    assert "rpcd refused user 'root'" in line
+    assert line.endswith("; please check the credentials (user 'root')")
+    assert "not-the-password" not in caplog.text
+    assert store.device_days("home") == [] and state.logins == 0
+
+
+async def test_a_user_whose_acl_has_no_nlbwmon_is_told_what_to_install(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = OpenwrtState(mode="deny_always")
+    with serve(make_app(state), port=free_port()) as url:
+        source = NlbwSource(settings(url), store)
+        assert await source.poll() is None
+        await source.stop()
+    assert "install luci-app-nlbwmon" in caplog.text
+    assert store.device_counters("home", source.scope) == {}

@@ -7,6 +7,11 @@ exactly."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +21,7 @@ import pytest
 
 from capwatch.config.devices import NlbwSettings
 from capwatch.devices.nlbw import NlbwSource, current_period, exec_stdout, parse_table
-from capwatch.errors import BadResponse
+from capwatch.errors import BadResponse, StoreError
 from capwatch.store import Store, open_store
 from tests.fakes._server import serve
 from tests.fakes.openwrt import PASSWORD, OpenwrtState, make_app
@@ -153,3 +158,62 @@ async def test_a_user_whose_acl_has_no_nlbwmon_is_told_what_to_install(
         await source.stop()
     assert "install luci-app-nlbwmon" in caplog.text
     assert store.device_counters("home", source.scope) == {}
+
+
+def test_serve_runs_the_source_and_stops_on_sigterm(tmp_path: Path) -> None:
+    state = OpenwrtState()
+    state.nlbw_rows = [(PHONE, "192.168.1.115", 1_000, 100)]
+    config = tmp_path / "capwatch.toml"
+    with serve(make_app(state), port=free_port()) as url:
+        config.write_text(
+            '[[accounts]]\nname = "home"\nprovider = "host"\n'
+            '[accounts.cycle]\ntimezone = "America/New_York"\n'
+            f'[[device_sources]]\nkind = "nlbw"\naccount = "home"\nurl = "{url}/ubus"\n'
+            'password = {env = "NLBW_TEST_PASSWORD"}\n'
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CAPWATCH_")}
+        env.update(
+            CAPWATCH_DATA_DIR=str(tmp_path / "data"),
+            CAPWATCH_WEB__PORT=str(free_port()),
+            XDG_CONFIG_HOME=str(tmp_path / "config"),
+            NLBW_TEST_PASSWORD=PASSWORD,
+        )
+        log = tmp_path / "serve.log"
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "capwatch", "--config", str(config), "serve"],
+                env=env,
+                stdout=out,
+                stderr=out,
+            )
+        scope = f"nlbw:{url.removeprefix('http://')}"
+        db = tmp_path / "data" / "capwatch.db"
+        try:
+            deadline = time.monotonic() + 60  # bounded: until the first read was stored
+            while not (counters := _counters(db, scope)) and time.monotonic() < deadline:
+                assert proc.poll() is None, log.read_text()[-2000:]
+                time.sleep(0.1)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(60) == 0, log.read_text()[-2000:]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(30)
+    assert "nlbw device source for home reading 127.0.0.1:" in log.read_text()
+    assert {c.client: c.value for c in counters.values()} == {f"{PHONE}/192.168.1.115": 1_100}
+
+
+def _counters(db: Path, scope: str) -> dict[str, Any]:
+    """The counter state stored for ``scope`` (empty before the database exists)."""
+    if not db.exists():
+        return {}
+    try:
+        st = open_store(f"sqlite:///{db}", migrate=False)
+    except StoreError:  # serve is still migrating it
+        return {}
+    try:
+        return dict(st.device_counters("home", scope))
+    except StoreError:
+        return {}
+    finally:
+        st.close()

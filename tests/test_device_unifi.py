@@ -16,7 +16,7 @@ import pytest
 
 from capwatch.config.devices import UnifiSettings
 from capwatch.devices.unifi import UnifiSource, parse_clients
-from capwatch.errors import BadResponse
+from capwatch.errors import BadResponse, MissingExtra
 from capwatch.store import Store, open_store
 from tests.fakes._server import serve
 from tests.fakes.unifi import PASSWORD, WIRED_MAC, WIRELESS_MAC, UnifiState, make_app
@@ -113,10 +113,11 @@ async def test_reads_restart_reconnect_and_expiry(
     assert state.logins == 3 and state.refused_logins == 0
 
 
+@pytest.mark.parametrize("unifi_os", [True, False], ids=["unifi_os", "classic"])
 async def test_wrong_password_is_one_line_asking_to_check_the_credentials(
-    tls: tuple[str, str], store: Store, caplog: pytest.LogCaptureFixture
+    unifi_os: bool, tls: tuple[str, str], store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
-    state = UnifiState(password="the-real-one")
+    state = UnifiState(unifi_os=unifi_os, password="the-real-one")
     state.clients = {WIRELESS_MAC: (10_000, 50_000, 200)}
     port = free_port()
     caplog.set_level(logging.WARNING)
@@ -144,3 +145,12 @@ async def test_a_console_that_is_down_is_retried(
     assert "read failed (retrying in 300s): unifi 127.0.0.1:" in caplog.text
     assert "cannot connect" in caplog.text
     assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
+
+
+async def test_without_aiounifi_the_source_does_not_start(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("capwatch.devices.unifi.find_spec", lambda name: None)
+    source = UnifiSource(settings(free_port()), store)
+    with pytest.raises(MissingExtra, match=r"capwatch\[unifi\]"):
+        await source.start()

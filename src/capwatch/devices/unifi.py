@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping
+from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from capwatch import devices as dev
@@ -111,6 +112,12 @@ class UnifiSource(PolledSource):
         """``host:port/site``."""
         s = self.settings
         return f"{s.host}:{s.port}/{s.site}"
+
+    async def start(self) -> None:
+        """Start polling; without aiounifi, one MissingExtra naming the extra instead."""
+        if find_spec("aiounifi") is None:
+            raise MissingExtra("unifi", "aiounifi")
+        await super().start()
 
     async def _connect(self) -> Any:
         try:

@@ -120,11 +120,12 @@ async def test_wrong_password_is_one_line_asking_to_check_the_credentials(
     state = UnifiState(unifi_os=unifi_os, password="the-real-one")
     state.clients = {WIRELESS_MAC: (10_000, 50_000, 200)}
     port = free_port()
-    caplog.set_level(logging.WARNING)
+    caplog.set_level(logging.DEBUG)
     with serve(make_app(state), port=port, tls=tls):
         source = UnifiSource(settings(port, password="not-the-password"), store)
         assert await source.poll() is None
         await source.stop()
+    assert not [r for r in caplog.records if r.name.startswith("aiounifi")]  # its DEBUG: no
     lines = [r.getMessage() for r in caplog.records if r.name == "capwatch.devices.polled"]
     assert lines == [
         f"unifi 127.0.0.1:{port}/default: read failed (retrying in 300s): unifi 127.0.0.1:"

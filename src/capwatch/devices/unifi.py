@@ -15,6 +15,7 @@ began at 0 (:mod:`capwatch.devices.polled` counts all of it).
 
 from __future__ import annotations
 
+import logging
 import ssl
 from collections.abc import Mapping
 from importlib.util import find_spec
@@ -126,6 +127,9 @@ class UnifiSource(PolledSource):
             from aiounifi.models.configuration import Configuration
         except ImportError:
             raise MissingExtra("unifi", "aiounifi") from None
+        # aiounifi logs the login body (the password) and the session cookie at DEBUG, and a
+        # refused login again at ERROR: a failed read is our one line (PolledSource.poll)
+        logging.getLogger("aiounifi").setLevel(logging.CRITICAL)
         s = self.settings
         if self._session is None:
             timeout = aiohttp.ClientTimeout(total=s.timeout_s)

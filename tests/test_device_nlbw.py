@@ -217,3 +217,15 @@ def _counters(db: Path, scope: str) -> dict[str, Any]:
         return {}
     finally:
         st.close()
+
+
+async def test_a_router_that_is_down_is_one_line_and_retried(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = NlbwSource(settings(f"http://127.0.0.1:{free_port()}", timeout_s=5), store)
+    assert await source.poll() is None
+    assert await source.poll() is None  # the next interval tries again
+    await source.stop()
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 2 and all("read failed (retrying in 300s)" in x for x in lines)
+    assert "cannot connect to 127.0.0.1" in lines[0]

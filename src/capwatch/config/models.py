@@ -117,8 +117,8 @@ class Settings(_Model):
     )
     device_sources: list[DeviceSourceSettings] = Field(
         default_factory=list,
-        description="Sources of per-device usage (`[[device_sources]]` tables), e.g. a "
-        "`netflow` collector.",
+        description="Sources of per-device usage (`[[device_sources]]` tables): a `netflow` "
+        "collector, a `unifi` controller, OpenWrt's `nlbw`.",
     )
     device_names: dict[str, str] = Field(
         default_factory=dict,

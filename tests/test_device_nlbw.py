@@ -75,9 +75,9 @@ def test_a_failed_helper_is_a_bad_response() -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    """An SQLite store with the account ``home`` (New York time)."""
-    st = open_store(f"sqlite:///{tmp_path / 'capwatch.db'}")
+def store(store_url: str) -> Iterator[Store]:
+    """A store (SQLite, then PostgreSQL) with the account ``home`` (New York time)."""
+    st = open_store(store_url)
     st.ensure_account("home", "host", "America/New_York")
     yield st
     st.close()

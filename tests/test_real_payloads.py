@@ -322,6 +322,12 @@ OTHER_TESTS = {
     "netflow/v9_12_flows_no_template.hex",
     "netflow/ipfix_templates_and_flows.hex",
     "netflow/ipfix_two_data_sets.hex",
+    # polled device sources: parsed in tests/test_device_<name>.py and served by their fakes
+    "unifi/stat_sta_wired_client.json",
+    "unifi/stat_sta_wireless_client.json",
+    "unifi/login_unifi_os.json",
+    "nlbw/download_mac_ip.json",
+    "nlbw/periods.json",
 }
 # UPnP gateways: descriptions, SCPDs and SOAP replies read through async-upnp-client in
 # tests/test_upnp.py (a device is several files, not one body per parser call)

@@ -61,6 +61,21 @@ class DeviceTraffic:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceCounter:
+    """Where one client's cumulative byte counter on a polled device source stood.
+
+    ``mark`` names the counter's run where the device says it (a UniFi session's start, an
+    nlbwmon accounting period): a new mark is a new counter from 0.
+    """
+
+    client: str
+    value: int
+    mark: str | None
+    address: str
+    mac: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Device:
     """A device as people know it: a MAC (or an address where no MAC is known) and its name.
 

@@ -20,11 +20,21 @@ from tests.fixtures.common import free_port
 
 
 @contextmanager
-def serve(app: Any, *, port: int | None = None) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 in a thread; yield its base URL; stop on exit."""
+def serve(
+    app: Any, *, port: int | None = None, tls: tuple[str, str] | None = None
+) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 in a thread (HTTPS with ``tls`` = (certfile, keyfile)); yield
+    its base URL; stop on exit."""
     port = port or free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"fake-{port}", daemon=True)
@@ -35,7 +45,7 @@ def serve(app: Any, *, port: int | None = None) -> Iterator[str]:
             raise RuntimeError(f"fake server on port {port} did not start")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=20.0)

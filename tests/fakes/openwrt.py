@@ -5,6 +5,10 @@ It answers ``session login``, ``network.interface.wan status``, ``network.device
 examples), counters and uptime set from the state, inside the JSON-RPC envelope the same page
 shows (``{"jsonrpc": "2.0", "id": N, "result": [status, data]}``).
 
+``file exec`` of ``/usr/libexec/nlbwmon-action`` (``periods``, ``download -f json -g mac,ip``)
+answers as rpcd's file plugin does, ``{"code": 0, "stdout": ...}``, with the real nlbw table of
+tests/data/real/nlbw/ re-filled from ``nlbw_rows`` and ``nlbw_periods``.
+
 Modes: ok, expire (every session dies after one call: ``result: [6]``, as an rpcd session that
 timed out), access_denied (the same with the -32002 "Access denied" error), deny_always (login
 works, every other call is refused), not_json, no_stats.
@@ -25,6 +29,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 REAL = Path(__file__).resolve().parent.parent / "data" / "real" / "openwrt"
+NLBW = REAL.parent / "nlbw"
+NLBW_ACTION = "/usr/libexec/nlbwmon-action"
 MODES = ["ok", "expire", "access_denied", "deny_always", "not_json", "no_stats"]
 PASSWORD = "fake-openwrt-password"
 
@@ -42,6 +48,9 @@ class OpenwrtState:
     sessions: dict[str, int] = field(default_factory=dict)  # sid -> calls made with it
     logins: int = 0
     calls: list[str] = field(default_factory=list)
+    # nlbwmon: the kept periods and the current period's rows (mac, ip, rx_bytes, tx_bytes)
+    nlbw_periods: list[str] = field(default_factory=lambda: ["2026-11-01", "2026-12-01"])
+    nlbw_rows: list[tuple[str, str, int, int]] = field(default_factory=list)
 
 
 def _real(name: str) -> Any:
@@ -91,6 +100,8 @@ def make_app(state: OpenwrtState) -> Starlette:
             if state.mode == "no_stats":
                 del data["statistics"]
             return reply(0, data)
+        if (obj, method) == ("file", "exec"):
+            return reply(0, _nlbw_exec(state, args))
         if (obj, method) == ("system", "info"):
             return reply(0, _real("system_info.json") | {"uptime": state.uptime_s})
         return JSONResponse(
@@ -98,6 +109,29 @@ def make_app(state: OpenwrtState) -> Starlette:
         )
 
     return Starlette(routes=[Route("/ubus", ubus, methods=["POST"])])
+
+
+def _nlbw_exec(state: OpenwrtState, args: dict[str, Any]) -> dict[str, Any]:
+    """What rpcd's ``file exec`` answers for the nlbwmon helper (exit code, stdout)."""
+    if args.get("command") != NLBW_ACTION:
+        return {"code": 127, "stderr": "sh: not found"}
+    params = args.get("params") or []
+    if params == ["periods"]:
+        quoted = ", ".join(f'"{p}"' for p in state.nlbw_periods)
+        return {"code": 0, "stdout": "{ " + f'"periods": [ {quoted} ]' + " }"}
+    if params == ["download", "-f", "json", "-g", "mac,ip"]:
+        table = json.loads((NLBW / "download_mac_ip.json").read_text(encoding="utf-8"))
+        real_row = table["data"][0]
+        col = {name: i for i, name in enumerate(table["columns"])}
+        rows = []
+        for mac, ip, rx, tx in state.nlbw_rows:
+            row = list(real_row)
+            row[col["mac"]], row[col["ip"]] = mac, ip
+            row[col["rx_bytes"]], row[col["tx_bytes"]] = rx, tx
+            rows.append(row)
+        table["data"] = rows
+        return {"code": 0, "stdout": json.dumps(table, separators=(",", ":"))}
+    return {"code": 1, "stderr": f"Unknown option {params[-1] if params else ''}"}
 
 
 if __name__ == "__main__":  # pragma: no cover - manual runs

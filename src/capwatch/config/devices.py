@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
 from capwatch.config._base import Port, _Model
+from capwatch.secrets import Secret
 
 # The address ranges a household's own devices use by default: RFC 1918, IPv6 unique-local
 # and link-local.
@@ -48,4 +49,69 @@ class NetflowSettings(_Model):
         return out
 
 
-DeviceSourceSettings = NetflowSettings
+class _PolledSettings(_Model):
+    """What every polled device source (it reads per-client byte counters) has."""
+
+    account: str = Field(description="The account (household meter) the devices belong to.")
+    user: str = Field(description="The user to log in as.")
+    password: Secret = Field(
+        description='The password, by reference: `{env = "..."}`, `{file = "..."}`, '
+        '`{command = "..."}`, `{keyring = "..."}` (or a literal string).'
+    )
+    interval_s: float = Field(
+        default=300.0,
+        ge=10,
+        le=86400,
+        description="How often the counters are read (seconds).",
+    )
+    timeout_s: float = Field(
+        default=30.0, gt=0, le=300, description="How long one read may take (seconds)."
+    )
+
+
+class UnifiSettings(_PolledSettings):
+    """A UniFi Network application (UniFi OS or classic controller): clients' session bytes."""
+
+    kind: Literal["unifi"] = Field(description='The device source: "unifi".')
+    host: str = Field(description="The console's or controller's host name or address.")
+    port: Port = Field(
+        default=443,
+        description="HTTPS port: 443 on a UniFi OS console (UDM, UCG, Cloud Key Gen2+), 8443 "
+        "on a classic self-hosted controller.",
+    )
+    site: str = Field(default="default", description="The UniFi site's short name.")
+    verify_tls: bool = Field(
+        default=False,
+        description="Check the console's TLS certificate (most consoles have a self-signed one).",
+    )
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        value = value.strip()
+        if not value or "/" in value or " " in value:
+            raise ValueError(f"must be a host name or address, not a URL (got {value!r})")
+        return value
+
+
+class NlbwSettings(_PolledSettings):
+    """OpenWrt's nlbwmon through rpcd's ``/ubus``: each host's bytes of the accounting period."""
+
+    kind: Literal["nlbw"] = Field(description='The device source: "nlbw".')
+    url: str = Field(
+        default="http://openwrt.lan/ubus",
+        description="The router's ubus endpoint (uhttpd-mod-ubus): `http://<router>/ubus`.",
+    )
+    user: str = Field(default="root", description="The rpcd user to log in as.")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http:// or https:// URL (got {value!r})")
+        return value.rstrip("/")
+
+
+DeviceSourceSettings = Annotated[
+    NetflowSettings | UnifiSettings | NlbwSettings, Field(discriminator="kind")
+]

@@ -17,11 +17,13 @@ from capwatch.config.models import (
     InfluxSettings,
     MqttSettings,
     NetflowSettings,
+    NlbwSettings,
     NotifyChannel,
     OverageSettings,
     PrometheusSettings,
     ReportSettings,
     Settings,
+    UnifiSettings,
     WebSettings,
 )
 from capwatch.secrets import Secret
@@ -42,6 +44,8 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("[influxdb]", InfluxSettings),
     ("[prometheus]", PrometheusSettings),
     ("[[device_sources]] (netflow)", NetflowSettings),
+    ("[[device_sources]] (unifi)", UnifiSettings),
+    ("[[device_sources]] (nlbw)", NlbwSettings),
 )
 _TYPE_OVERRIDES: dict[tuple[type[BaseModel], str], str] = {
     (AccountSettings, "cap_bytes"): 'size ("1.2 TB") \\| "provider" \\| "unlimited"',
@@ -77,7 +81,8 @@ def type_name(annotation: Any) -> str:
         return type_name(base)
     if origin in (Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
-        name = " \\| ".join(type_name(a) for a in args)
+        # one name per kind: a union of tables (the device sources) is "table"
+        name = " \\| ".join(dict.fromkeys(type_name(a) for a in args))
         return f"{name} (optional)" if len(args) < len(get_args(annotation)) else name
     if origin is Literal:
         return " \\| ".join(f"`{a!r}`".replace("'", '"') for a in get_args(annotation))

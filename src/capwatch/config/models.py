@@ -18,7 +18,12 @@ from capwatch.config.account import (
     CycleSettings,
     OverageSettings,
 )
-from capwatch.config.devices import DeviceSourceSettings, NetflowSettings
+from capwatch.config.devices import (
+    DeviceSourceSettings,
+    NetflowSettings,
+    NlbwSettings,
+    UnifiSettings,
+)
 from capwatch.config.services import (
     GraphiteSettings,
     InfluxSettings,
@@ -40,12 +45,14 @@ __all__ = [
     "InfluxSettings",
     "MqttSettings",
     "NetflowSettings",
+    "NlbwSettings",
     "NotifyChannel",
     "OverageSettings",
     "Port",
     "PrometheusSettings",
     "ReportSettings",
     "Settings",
+    "UnifiSettings",
     "WebSettings",
     "default_account",
     "default_account_data",
@@ -110,8 +117,8 @@ class Settings(_Model):
     )
     device_sources: list[DeviceSourceSettings] = Field(
         default_factory=list,
-        description="Sources of per-device usage (`[[device_sources]]` tables), e.g. a "
-        "`netflow` collector.",
+        description="Sources of per-device usage (`[[device_sources]]` tables): a `netflow` "
+        "collector, a `unifi` controller, OpenWrt's `nlbw`.",
     )
     device_names: dict[str, str] = Field(
         default_factory=dict,

@@ -2,7 +2,8 @@
 
 A device source is built as ``cls(settings, store, clock=...)`` from its ``[[device_sources]]``
 table (``kind`` names the entry point) and has ``async start()`` and ``async stop()``; the
-built-in ``netflow`` collector registers the same way a third party's source would.
+built-in ``netflow`` collector and the polled ``unifi`` and ``nlbw`` sources
+(:mod:`capwatch.devices.polled`) register the same way a third party's source would.
 """
 
 from __future__ import annotations

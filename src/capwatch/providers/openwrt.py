@@ -107,6 +107,12 @@ def ubus_result(reply: Any, where: str) -> Mapping[str, Any]:
     return data
 
 
+def ubus_where(name: str, url: str) -> str:
+    """``<name> <host>[:<port>]``: an endpoint as messages name it (no path, no secrets)."""
+    parsed = httpx.URL(url)
+    return f"{name} {parsed.host}{':' + str(parsed.port) if parsed.port else ''}"
+
+
 def wan_device(status: Mapping[str, Any], where: str) -> str:
     """The device of an interface status (pure): ``l3_device``, else ``device``."""
     for key in ("l3_device", "device"):
@@ -131,26 +137,21 @@ def device_counters(status: Mapping[str, Any], where: str) -> tuple[int, int]:
     )
 
 
-class OpenwrtProvider(Provider[OpenwrtOptions]):
-    """Reads an OpenWrt router's WAN device counters over ubus HTTP."""
+class UbusSession:
+    """An rpcd session on one ``/ubus`` endpoint: login, calls, one re-login on expiry.
 
-    name: ClassVar[str] = SOURCE
-    kind: ClassVar[Literal["meter", "counter"]] = "counter"
-    Options: ClassVar[type[ProviderOptions]] = OpenwrtOptions
-    default_interval_s: ClassVar[float] = 60.0
-    min_interval_s: ClassVar[float] = 10.0
+    Shared by the openwrt provider and the nlbw device source; ``acl_hint`` says what the
+    user's rpcd ACL must allow when a fresh session is refused too.
+    """
 
-    def __init__(self, options: OpenwrtOptions, context: ProviderContext) -> None:
-        super().__init__(options, context)
+    def __init__(self, url: str, user: str, password: Secret, where: str, acl_hint: str) -> None:
+        self.url = url
+        self.user = user
+        self.password = password
+        self.where = where
+        self.acl_hint = acl_hint
         self._sid: str | None = None
         self._ids = itertools.count(1)
-        self._epoch = BootEpoch()
-
-    @property
-    def where(self) -> str:
-        """The endpoint, as error messages name it."""
-        url = httpx.URL(self.options.url)
-        return f"openwrt {url.host}{':' + str(url.port) if url.port else ''}"
 
     async def _post(
         self, client: httpx.AsyncClient, sid: str, obj: str, method: str, args: dict[str, Any]
@@ -159,7 +160,7 @@ class OpenwrtProvider(Provider[OpenwrtOptions]):
         body: dict[str, Any] = {"jsonrpc": "2.0", "id": next(self._ids), "method": "call"}
         body["params"] = [sid, obj, method, args]
         try:
-            response = await send(client, "POST", self.options.url, json=body)
+            response = await send(client, "POST", self.url, json=body)
         except AuthRequired as exc:  # uhttpd itself refusing (403): no ubus session
             raise _Denied(where) from exc
         if response.status_code != 200:
@@ -172,13 +173,12 @@ class OpenwrtProvider(Provider[OpenwrtOptions]):
         return ubus_result(reply, where)
 
     async def _login(self, client: httpx.AsyncClient) -> str:
-        opts = self.options
-        args = {"username": opts.user, "password": opts.password.reveal()}
+        args = {"username": self.user, "password": self.password.reveal()}
         try:
             data = await self._post(client, NULL_SESSION, "session", "login", args)
         except _Denied:
             raise WrongPassword(
-                f"{self.where}: session login: rpcd refused user {opts.user!r} "
+                f"{self.where}: session login: rpcd refused user {self.user!r} "
                 "(wrong password, or no rpcd login entry for the user)"
             ) from None
         sid = data.get("ubus_rpc_session")
@@ -203,9 +203,40 @@ class OpenwrtProvider(Provider[OpenwrtOptions]):
         except _Denied:
             self._sid = None
             raise AuthRequired(
-                f"{self.where}: {obj} {method}: access denied to a fresh session (the user's "
-                "rpcd ACL must allow network.device, network.interface and system)"
+                f"{self.where}: {obj} {method}: access denied to a fresh session ({self.acl_hint})"
             ) from None
+
+
+class OpenwrtProvider(Provider[OpenwrtOptions]):
+    """Reads an OpenWrt router's WAN device counters over ubus HTTP."""
+
+    name: ClassVar[str] = SOURCE
+    kind: ClassVar[Literal["meter", "counter"]] = "counter"
+    Options: ClassVar[type[ProviderOptions]] = OpenwrtOptions
+    default_interval_s: ClassVar[float] = 60.0
+    min_interval_s: ClassVar[float] = 10.0
+
+    def __init__(self, options: OpenwrtOptions, context: ProviderContext) -> None:
+        super().__init__(options, context)
+        self._epoch = BootEpoch()
+        self._session = UbusSession(
+            options.url,
+            options.user,
+            options.password,
+            self.where,
+            "the user's rpcd ACL must allow network.device, network.interface and system",
+        )
+
+    @property
+    def where(self) -> str:
+        """The endpoint, as error messages name it."""
+        return ubus_where("openwrt", self.options.url)
+
+    async def call(
+        self, client: httpx.AsyncClient, obj: str, method: str, args: dict[str, Any]
+    ) -> Mapping[str, Any]:
+        """One ubus call in the session; an expired session logs in again once."""
+        return await self._session.call(client, obj, method, args)
 
     @classmethod
     def lan_choices(cls, targets: Sequence[str] | None = None) -> list[tuple[dict[str, Any], str]]:

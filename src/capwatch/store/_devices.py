@@ -2,22 +2,27 @@
 
 Each :meth:`DevicesMixin.add_device_traffic` call is one transaction that adds the counted bytes
 to ``device_days`` (the account's local day of the observation), so what was stored is never
-counted again nor lost across a restart.
+counted again nor lost across a restart. A polled source (UniFi, nlbwmon) passes the counter
+state its deltas came from with them (``counters``), written in that same transaction; a state
+not read again for :data:`COUNTER_KEEP` is forgotten.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
 from capwatch import devices as dev
 from capwatch.errors import InputError
-from capwatch.models import Device, DeviceDay, DeviceTraffic
+from capwatch.models import Device, DeviceCounter, DeviceDay, DeviceTraffic
 from capwatch.store import schema as s
 from capwatch.store._base import MAX_BIGINT, StoreBase, byte_count, insert, label, utc
+
+COUNTER_KEEP = timedelta(days=40)
+"""How long a client's counter state is kept after its last read (a period and some)."""
 
 
 def _resolve(
@@ -46,11 +51,17 @@ class DevicesMixin(StoreBase):
         observed_at: datetime,
         source: str,
         traffic: Sequence[DeviceTraffic],
+        *,
+        counter_scope: str | None = None,
+        counters: Sequence[DeviceCounter] = (),
     ) -> int:
-        """Add what ``source`` counted to each device's local day; returns the bytes stored."""
+        """Add what ``source`` counted to each device's local day, and store the counter state
+        of ``counter_scope`` it came from in the same transaction; returns the bytes stored."""
         place = f"device traffic of {account!r}"
         when = utc(observed_at, f"{place}: observed_at")
         label(source, f"{place}: source", 64)
+        if counter_scope is not None:
+            label(counter_scope, f"{place}: counter scope", 200)
         totals: dict[str, int] = {}
         with self._write() as conn:
             aid, tz = self._account(conn, account, place)
@@ -65,7 +76,59 @@ class DevicesMixin(StoreBase):
                 if counted > MAX_BIGINT:
                     raise InputError(f"{place}: {key}: byte count {counted} is too large")
                 self._add_day(conn, aid, key, day, source, counted, when)
+            if counter_scope is not None:
+                self._save_counters(conn, aid, counter_scope, counters, when, place)
         return sum(totals.values())
+
+    @staticmethod
+    def _save_counters(
+        conn: Connection,
+        aid: int,
+        scope: str,
+        counters: Sequence[DeviceCounter],
+        when: datetime,
+        place: str,
+    ) -> None:
+        t = s.device_counters
+        for i, c in enumerate(counters):
+            where = f"{place}: counter[{i}]"
+            if not isinstance(c, DeviceCounter):
+                raise InputError(f"{where}: expected a DeviceCounter, got {type(c).__name__}")
+            label(c.client, f"{where}: client", 64)
+            value = byte_count(c.value, f"{where}: value") or 0
+            address = dev.normalize_address(c.address, f"{where}: address")
+            mac = dev.normalize_mac(c.mac, f"{where}: mac") if c.mac else None
+            if c.mark is not None:
+                label(c.mark, f"{where}: mark", 64)
+            row = {"value": value, "mark": c.mark, "address": address, "mac": mac}
+            stmt = insert(conn, t).values(
+                account_id=aid, scope=scope, client=c.client, observed_at=when, **row
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[t.c.account_id, t.c.scope, t.c.client],
+                    set_={**row, "observed_at": when},
+                )
+            )
+        conn.execute(
+            delete(t).where(
+                t.c.account_id == aid, t.c.scope == scope, t.c.observed_at < when - COUNTER_KEEP
+            )
+        )
+
+    def device_counters(self, account: str, scope: str) -> dict[str, DeviceCounter]:
+        """The counter state a polled source ``scope`` stored last, by client."""
+        t, acc = s.device_counters, s.accounts
+        query = (
+            select(t)
+            .join(acc, acc.c.id == t.c.account_id)
+            .where(acc.c.name == account, t.c.scope == scope)
+        )
+        with self._read() as conn:
+            return {
+                r.client: DeviceCounter(r.client, int(r.value), r.mark, r.address, r.mac)
+                for r in conn.execute(query)
+            }
 
     @staticmethod
     def _see_device(

@@ -18,6 +18,7 @@ from capwatch.models import (
     CounterState,
     CycleTotal,
     Device,
+    DeviceCounter,
     DeviceDay,
     DeviceTraffic,
     DeviceUsage,
@@ -168,9 +169,20 @@ class Store(Protocol):
         """Latest per-device usage of a cycle, largest first."""
 
     def add_device_traffic(
-        self, account: str, observed_at: datetime, source: str, traffic: Sequence[DeviceTraffic]
+        self,
+        account: str,
+        observed_at: datetime,
+        source: str,
+        traffic: Sequence[DeviceTraffic],
+        *,
+        counter_scope: str | None = None,
+        counters: Sequence[DeviceCounter] = (),
     ) -> int:
-        """Add what ``source`` counted to each device's local day; returns the bytes stored."""
+        """Add what ``source`` counted to each device's local day, and store the counter state
+        of ``counter_scope`` it came from in the same transaction; returns the bytes stored."""
+
+    def device_counters(self, account: str, scope: str) -> dict[str, DeviceCounter]:
+        """The counter state a polled source ``scope`` stored last, by client."""
 
     def rename_device(self, account: str, key: str, name: str | None) -> bool:
         """Name device ``key`` (or a MAC or address of it); False if there is no such device."""

@@ -172,6 +172,21 @@ device_days = Table(
     sqlite_with_rowid=False,
 )
 
+device_counters = Table(
+    "device_counters",
+    metadata,
+    _account_fk(),
+    Column("scope", String(200), nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("value", BigInteger, nullable=False),
+    Column("mark", String(64), nullable=True),
+    Column("address", String(45), nullable=False),
+    Column("mac", String(17), nullable=True),
+    Column("observed_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("account_id", "scope", "client"),
+    sqlite_with_rowid=False,
+)
+
 payloads = Table(
     "payloads",
     metadata,

@@ -1,0 +1,177 @@
+"""The ``unifi`` device source: each client's bytes from a UniFi Network application.
+
+Through aiounifi (the client Home Assistant's UniFi integration uses): it tells a UniFi OS
+console (``GET /`` answers 200; login at ``/api/auth/login``, the Network API under
+``/proxy/network``) from a classic controller (``/`` redirects; login at ``/api/login``), keeps
+the session cookie and CSRF token, and logs in again once when a call finds the session expired.
+A local account is needed (a UI.com cloud account with two-factor login cannot be used).
+
+Every ``interval_s`` it reads ``api/s/<site>/stat/sta``, the clients connected now, and counts
+per client ``rx_bytes`` + ``tx_bytes`` (a wired client's ``wired-rx_bytes`` +
+``wired-tx_bytes`` where the controller gives those). These are the counters of the client's
+session, which starts at its ``assoc_time``: a new ``assoc_time`` is a new session whose counter
+began at 0 (:mod:`capwatch.devices.polled` counts all of it).
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Mapping
+from importlib.util import find_spec
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from capwatch import devices as dev
+from capwatch.devices.polled import ClientReading, PolledSource
+from capwatch.errors import (
+    AuthRequired,
+    BadResponse,
+    CannotConnect,
+    InputError,
+    MissingExtra,
+    ServerError,
+    WrongPassword,
+)
+from capwatch.providers._isputil import to_int
+from capwatch.secrets import register_secret
+
+if TYPE_CHECKING:
+    from capwatch.config.devices import UnifiSettings
+
+SOURCE = "unifi"
+
+
+def _bytes(client: Mapping[str, Any], where: str) -> int:
+    """A client's session bytes: the wired counters of a wired client where given, else the
+    ``rx_bytes``/``tx_bytes`` pair (missing counters are 0, as the controller omits them)."""
+    names = ("rx_bytes", "tx_bytes")
+    if client.get("is_wired") is True and any(f"wired-{n}" in client for n in names):
+        names = ("wired-rx_bytes", "wired-tx_bytes")
+    return sum(to_int(client.get(n, 0), f"{where} {n}") for n in names)
+
+
+def parse_clients(reply: Any, where: str) -> list[ClientReading]:
+    """Per-client counters of a ``stat/sta`` reply (pure); clients without an IP are left out
+    (a device needs an address to be stored)."""
+    data = reply.get("data") if isinstance(reply, Mapping) else None
+    if not isinstance(data, list):
+        raise BadResponse(f"{where}: stat/sta: no data list", payload=reply)
+    out: dict[str, ClientReading] = {}
+    for i, client in enumerate(data):
+        place = f"{where}: stat/sta data[{i}]"
+        if not isinstance(client, Mapping):
+            raise BadResponse(f"{place}: not an object")
+        try:
+            mac = dev.normalize_mac(str(client.get("mac", "")), f"{place} mac")
+        except InputError as exc:
+            raise BadResponse(str(exc)) from None
+        ip = client.get("ip")
+        if not isinstance(ip, str) or not ip:
+            continue
+        try:
+            address = dev.normalize_address(ip, f"{place} ip")
+        except InputError as exc:
+            raise BadResponse(str(exc)) from None
+        assoc = client.get("assoc_time")
+        mark = str(assoc) if isinstance(assoc, int) and not isinstance(assoc, bool) else None
+        value = _bytes(client, place)
+        out[mac] = ClientReading(mac, address, value, mac=mac, mark=mark)
+    return list(out.values())
+
+
+def _translate(exc: Exception, where: str) -> Exception:
+    """A capwatch error for what aiounifi raised (no request bodies in the text)."""
+    from aiounifi import errors as e
+
+    name = type(exc).__name__
+    if isinstance(exc, e.Unauthorized | e.LoginRequired):
+        return WrongPassword(f"{where}: the login was refused (wrong user or password)")
+    if isinstance(exc, e.TwoFaTokenRequired):
+        return AuthRequired(f"{where}: the account asks for a two-factor code: use a local one")
+    if isinstance(exc, e.Forbidden | e.NoPermission):
+        return AuthRequired(f"{where}: the user may not read the clients ({name})")
+    if isinstance(exc, e.ServiceUnavailable | e.BadGateway):
+        return ServerError(f"{where}: the console answered {name} (restarting?)")
+    if isinstance(exc, e.RequestError):
+        return CannotConnect(f"{where}: cannot connect: {str(exc).rsplit(': ', 1)[-1][:200]}")
+    return BadResponse(f"{where}: {name}")
+
+
+class UnifiSource(PolledSource):
+    """Reads a UniFi Network application's per-client counters (see the module docstring)."""
+
+    name: ClassVar[str] = SOURCE
+    settings: UnifiSettings
+
+    def __init__(self, settings: UnifiSettings, store: Any, **kw: Any) -> None:
+        super().__init__(settings, store, **kw)
+        self._session: Any = None
+        self._controller: Any = None
+
+    @property
+    def where(self) -> str:
+        """``host:port/site``."""
+        s = self.settings
+        return f"{s.host}:{s.port}/{s.site}"
+
+    async def start(self) -> None:
+        """Start polling; without aiounifi, one MissingExtra naming the extra instead."""
+        if find_spec("aiounifi") is None:
+            raise MissingExtra("unifi", "aiounifi")
+        await super().start()
+
+    async def _connect(self) -> Any:
+        try:
+            import aiohttp
+            from aiounifi.controller import Controller
+            from aiounifi.models.configuration import Configuration
+        except ImportError:
+            raise MissingExtra("unifi", "aiounifi") from None
+        # aiounifi logs the login body (the password) and the session cookie at DEBUG, and a
+        # refused login again at ERROR: a failed read is our one line (PolledSource.poll)
+        logging.getLogger("aiounifi").setLevel(logging.CRITICAL)
+        s = self.settings
+        if self._session is None:
+            timeout = aiohttp.ClientTimeout(total=s.timeout_s)
+            # unsafe: keep the session cookie of a console addressed by its IP address
+            jar = aiohttp.CookieJar(unsafe=True)
+            self._session = aiohttp.ClientSession(cookie_jar=jar, timeout=timeout)
+        password = s.password.reveal()
+        register_secret(password)
+        config = Configuration(
+            self._session,
+            s.host,
+            username=s.user,
+            password=password,
+            port=s.port,
+            site=s.site,
+            ssl_context=ssl.create_default_context() if s.verify_tls else False,
+        )
+        controller = Controller(config)
+        await controller.login()
+        self._controller = controller
+        return controller
+
+    async def read(self) -> list[ClientReading]:
+        """Log in (when needed) and read the connected clients' session counters."""
+        try:
+            from aiounifi.errors import AiounifiException
+            from aiounifi.models.client import ClientListRequest
+        except ImportError:
+            raise MissingExtra("unifi", "aiounifi") from None
+        try:
+            controller = self._controller or await self._connect()
+            reply = await controller.request(ClientListRequest.create())
+        except AiounifiException as exc:
+            self._controller = None
+            raise _translate(exc, f"unifi {self.where}") from None
+        except ValueError as exc:  # orjson: not JSON
+            raise BadResponse(f"unifi {self.where}: stat/sta: not JSON ({exc})") from None
+        return parse_clients(reply, f"unifi {self.where}")
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        self._controller = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -9,13 +9,15 @@ windows, in the account's time zone.
 from __future__ import annotations
 
 import re
-from datetime import time
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from capwatch.config._base import ByteCount, _Model
 from capwatch.config._errors import LocatedError
+
+if TYPE_CHECKING:
+    from capwatch.analysis.windows import Window
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -101,10 +103,11 @@ class WindowSettings(_Model):
         end = parse_clock(self.end)
         return end if end > self.start_minute else end + 1440
 
-    def clock_times(self) -> tuple[time, time]:
-        """The window's wall-clock start and end as times (24:00 as 00:00)."""
-        s, e = self.start_minute, parse_clock(self.end) % 1440
-        return time(s // 60, s % 60), time(e // 60, e % 60)
+    def as_window(self) -> Window:
+        """The window as the analysis takes it."""
+        from capwatch.analysis.windows import Window
+
+        return Window(self.weekdays, self.start_minute, self.end_minute)
 
 
 class RolloverSettings(_Model):
@@ -174,6 +177,10 @@ class AllowanceSettings(_Model):
     def windowed(self) -> bool:
         """Whether what counts depends on the time of day."""
         return self.counts != "all"
+
+    def as_windows(self) -> list[Window]:
+        """The allowance's windows as the analysis takes them."""
+        return [w.as_window() for w in self.windows]
 
     @property
     def rollover_limit(self) -> int | None:

@@ -1,0 +1,73 @@
+"""A plan's allowances in the poll pipeline: per-allowance usage of a counter poll (written in
+the poll's transaction), and the inputs of each allowance's summary, read from the store.
+
+Only counter sources can say when bytes passed, so only they store per-allowance usage; an
+allowance counting all traffic is the account's own reading. An allowance with windows on an
+ISP meter (one total for the cycle) cannot be split: its use is None and the summary says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from capwatch.models import AllowanceUsage, CounterState, Cycle, as_utc
+
+if TYPE_CHECKING:
+    from capwatch.config import AccountSettings
+    from capwatch.store.api import Store
+
+SPLIT_UNKNOWN = (
+    "the ISP reports one total for the cycle: how much fell in the windows cannot be known "
+    "(a counter source on this line, such as the router, can split it)"
+)
+
+
+def poll_allowance_usage(
+    account: AccountSettings,
+    store: Store,
+    before: Mapping[str, CounterState],
+    after: Mapping[str, CounterState],
+    observed_at: datetime,
+    cycle: Cycle,
+) -> list[AllowanceUsage]:
+    """What each windowed allowance has counted in ``cycle`` after one counter poll: the
+    previous figure plus this poll's bytes inside or outside its windows."""
+    from capwatch.analysis.windows import interval_bytes, split_interval
+
+    windowed = [a for a in account.allowances if a.windowed]
+    if not windowed:
+        return []
+    zone = account.cycle.zone
+    intervals = interval_bytes(before, after, cycle)
+    previous = store.allowance_usage(account.name, cycle.start)
+    out = []
+    for allowance in windowed:
+        windows = allowance.as_windows()
+        added = sum(
+            split_interval(n, since, until, windows, zone).counted(allowance.counts)
+            for since, until, n in intervals
+        )
+        figures = previous.get(allowance.name) or []
+        base = figures[-1].used_bytes if figures else 0
+        out.append(AllowanceUsage(allowance.name, as_utc(observed_at), cycle.start, base + added))
+    return out
+
+
+def is_counter_account(account: AccountSettings) -> bool:
+    """Whether the account's provider reads raw counters (and so can split by time)."""
+    from capwatch.errors import CapwatchError
+
+    try:
+        return account.provider_class.kind == "counter"
+    except CapwatchError:
+        return False
+
+
+def allowance_series(
+    store: Store, account: str, cycle_start: datetime
+) -> dict[str, Sequence[tuple[datetime, int]]]:
+    """Per windowed allowance, its (time, bytes) series in the cycle."""
+    stored = store.allowance_usage(account, cycle_start)
+    return {name: [(u.observed_at, u.used_bytes) for u in rows] for name, rows in stored.items()}

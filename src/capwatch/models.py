@@ -355,6 +355,8 @@ class AllowanceSummary:
     projected_bytes: int | None
     split_known: bool
     note: str | None = None
+    windows: str = ""
+    """The windows as written ("mon-sun 02:00-08:00"), empty when all traffic counts."""
 
     @property
     def size_bytes(self) -> int:

@@ -17,6 +17,7 @@ from capwatch.config._base import ByteCount, _Model
 from capwatch.config._errors import LocatedError
 
 if TYPE_CHECKING:
+    from capwatch.analysis.plan import Rollover
     from capwatch.analysis.windows import Window
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -122,6 +123,13 @@ class RolloverSettings(_Model):
         ge=1,
         description="Cycles a carried amount lasts: 1 = only the next cycle.",
     )
+    share_percent: float = Field(
+        default=100,
+        gt=0,
+        le=100,
+        description="Part of what was left that carries over, in percent (A&A's quota bonus "
+        "is 50).",
+    )
 
 
 class AllowanceSettings(_Model):
@@ -181,6 +189,15 @@ class AllowanceSettings(_Model):
     def as_windows(self) -> list[Window]:
         """The allowance's windows as the analysis takes them."""
         return [w.as_window() for w in self.windows]
+
+    def as_rollover(self) -> Rollover | None:
+        """The rollover terms as the analysis takes them (None without rollover)."""
+        from capwatch.analysis.plan import Rollover
+
+        if self.rollover is None or self.rollover_limit is None:
+            return None
+        r = self.rollover
+        return Rollover(self.rollover_limit, r.expires_after, r.share_percent)
 
     @property
     def rollover_limit(self) -> int | None:

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 from capwatch.models import AllowanceUsage, CounterState, Cycle, as_utc
 
 if TYPE_CHECKING:
+    from capwatch.analysis.plan import AllowanceInput
     from capwatch.config import AccountSettings
-    from capwatch.store.api import Store
+    from capwatch.store.api import CycleRecord, Store
 
 SPLIT_UNKNOWN = (
     "the ISP reports one total for the cycle: how much fell in the windows cannot be known "
@@ -71,3 +72,58 @@ def allowance_series(
     """Per windowed allowance, its (time, bytes) series in the cycle."""
     stored = store.allowance_usage(account, cycle_start)
     return {name: [(u.observed_at, u.used_bytes) for u in rows] for name, rows in stored.items()}
+
+
+ROLLOVER_CYCLES = 24
+"""Earlier cycles read to work out what rolls over (two years of months)."""
+
+
+def allowance_inputs(
+    account: AccountSettings,
+    store: Store,
+    cycle: Cycle,
+    records: Sequence[CycleRecord],
+) -> list[AllowanceInput]:
+    """Each allowance's terms and use in ``cycle``, read from the store: its own series (a
+    windowed allowance on a counter source), what rolled over from ``records`` (stored cycles
+    with their ends, newest first) and the cycle's top-ups."""
+    from capwatch.analysis.plan import AllowanceInput, PastCycle, carried_over, topups_in
+
+    if not account.allowances:
+        return []
+    counter = is_counter_account(account)
+    topups = store.topups(account.name)
+    series = allowance_series(store, account.name, cycle.start) if counter else {}
+    totals = store.allowance_cycle_totals(account.name) if counter else {}
+    earlier = [r for r in records if r.cycle_start < cycle.start and r.cycle_end is not None]
+    earlier = list(reversed(earlier[:ROLLOVER_CYCLES]))
+    out = []
+    for allowance in account.allowances:
+        known = counter or not allowance.windowed
+        past = []
+        for r in earlier:
+            span = Cycle(r.cycle_start, r.cycle_end)  # type: ignore[arg-type]
+            if not known:
+                used = None
+            elif r.lower_bound:
+                used = None  # capwatch missed the cycle's end: what was left is not known
+            elif allowance.windowed:
+                used = totals.get(allowance.name, {}).get(r.cycle_start)
+            else:
+                used = r.used_bytes
+            past.append(PastCycle(span, used, topups_in(topups, allowance.name, span)))
+        out.append(
+            AllowanceInput(
+                name=allowance.name,
+                counts=allowance.counts,
+                at_end=allowance.at_end,
+                base_bytes=allowance.size,
+                rollover_bytes=carried_over(allowance.size, allowance.as_rollover(), past),
+                topup_bytes=topups_in(topups, allowance.name, cycle),
+                samples=series.get(allowance.name, []) if allowance.windowed and known else None,
+                split_known=known,
+                note=None if known else SPLIT_UNKNOWN,
+                windows=", ".join(f"{w.days} {w.start}-{w.end}" for w in allowance.windows),
+            )
+        )
+    return out

@@ -31,6 +31,8 @@ counts = "outside"
 windows = [{days = "mon-sun", from = "02:00", to = "08:00"}]
 at_end = "slowdown"
 slowdown_mbps = 1
+[accounts.allowances.rollover]
+expires_after = 1
 [[accounts.allowances]]
 name = "bonus-zone"
 size = "50 GB"
@@ -108,6 +110,25 @@ def test_a_satellite_plan_on_router_counters(
     wide = _status_at(config, clock, 160, monkeypatch)
     row = next(line for line in wide.splitlines() if "anytime" in line)
     assert "outside mon-sun 02:00-08:00" in row and "12.0 GB" in row and "88.0 GB" in row
+    assert anytime["rollover_bytes"] == 0  # the first cycle capwatch has seen
+
+    # the cycle's last hour, then the first two of December: what was left rolls over
+    last_cycle_end = datetime(2026, 12, 1, 4, tzinfo=UTC)  # 23:00 EST on 30 November
+    state.uptime_s += int((last_cycle_end - clock.now).total_seconds())  # the same boot
+    clock.set(last_cycle_end)
+    state.rx_bytes += 30 * GB
+    printed += _run(config, clock, "poll").output
+    november = _allowances(_status(config, clock))
+    used_nov = november["anytime"]["used_bytes"]
+    assert used_nov + november["bonus-zone"]["used_bytes"] == 54 * GB  # every byte, once
+    assert 12 * GB < used_nov < 12 * GB + 30 * GB  # the month's nights were free
+    later(2, 2 * GB)  # 23:00-01:00: one hour in each cycle
+    december = _status(config, clock)
+    plan = _allowances(december)
+    assert december["used_bytes"] == GB and plan["anytime"]["used_bytes"] == GB
+    assert plan["anytime"]["rollover_bytes"] == 100 * GB - used_nov
+    assert plan["anytime"]["size_bytes"] == 200 * GB - used_nov
+    assert plan["bonus-zone"]["rollover_bytes"] == 0 and plan["bonus-zone"]["used_bytes"] == 0
     assert_secret_nowhere(SECRET, printed + wide, tmp_path / "data")
 
 

@@ -42,7 +42,7 @@ def poll_allowance_usage(
         return []
     zone = account.cycle.zone
     intervals = interval_bytes(before, after, cycle)
-    previous = store.allowance_usage(account.name, cycle.start)
+    previous = store.allowance_cycle_totals(account.name, cycle.start)
     out = []
     for allowance in windowed:
         windows = allowance.as_windows()
@@ -50,8 +50,7 @@ def poll_allowance_usage(
             split_interval(n, since, until, windows, zone).counted(allowance.counts)
             for since, until, n in intervals
         )
-        figures = previous.get(allowance.name) or []
-        base = figures[-1].used_bytes if figures else 0
+        base = previous.get(allowance.name, {}).get(cycle.start, 0)
         out.append(AllowanceUsage(allowance.name, as_utc(observed_at), cycle.start, base + added))
     return out
 
@@ -76,6 +75,23 @@ def allowance_series(
 
 ROLLOVER_CYCLES = 24
 """Earlier cycles read to work out what rolls over (two years of months)."""
+HISTORY_CYCLES = 3
+"""Earlier cycles of a windowed allowance its forecast learns from (as the account's)."""
+
+
+def _windowed_history(
+    store: Store, account: str, records: Sequence[CycleRecord]
+) -> dict[str, list[list[tuple[datetime, int]]]]:
+    """Per windowed allowance, the series of up to three earlier complete cycles, oldest first
+    (a cycle whose end capwatch missed is left out, as for the account's forecast)."""
+    out: dict[str, list[list[tuple[datetime, int]]]] = {}
+    for record in reversed(records):
+        if record.lower_bound:
+            continue
+        for name, rows in allowance_series(store, account, record.cycle_start).items():
+            if rows:
+                out.setdefault(name, []).append(list(rows))
+    return out
 
 
 def allowance_inputs(
@@ -96,6 +112,7 @@ def allowance_inputs(
     series = allowance_series(store, account.name, cycle.start) if counter else {}
     totals = store.allowance_cycle_totals(account.name) if counter else {}
     earlier = [r for r in records if r.cycle_start < cycle.start and r.cycle_end is not None]
+    history = _windowed_history(store, account.name, earlier[:HISTORY_CYCLES]) if counter else {}
     earlier = list(reversed(earlier[:ROLLOVER_CYCLES]))
     out = []
     for allowance in account.allowances:
@@ -121,6 +138,7 @@ def allowance_inputs(
                 rollover_bytes=carried_over(allowance.size, allowance.as_rollover(), past),
                 topup_bytes=topups_in(topups, allowance.name, cycle),
                 samples=series.get(allowance.name, []) if allowance.windowed and known else None,
+                history=history.get(allowance.name, ()),
                 split_known=known,
                 note=None if known else SPLIT_UNKNOWN,
                 windows=", ".join(f"{w.days} {w.start}-{w.end}" for w in allowance.windows),

@@ -97,8 +97,11 @@ class PlanMixin(StoreBase):
                 out.setdefault(row.allowance, []).append(usage)
         return out
 
-    def allowance_cycle_totals(self, account: str) -> dict[str, dict[datetime, int]]:
-        """Per allowance, the last figure of each stored cycle (for rollover)."""
+    def allowance_cycle_totals(
+        self, account: str, cycle_start: datetime | None = None
+    ) -> dict[str, dict[datetime, int]]:
+        """Per allowance, the last figure of each stored cycle (for rollover), or of the one
+        starting at ``cycle_start`` (what a poll adds to). The figures only grow in a cycle."""
         t, a = s.allowance_usage, s.accounts
         query = (
             select(t.c.allowance, t.c.cycle_start, func.max(t.c.used_bytes))
@@ -106,6 +109,8 @@ class PlanMixin(StoreBase):
             .where(a.c.name == account)
             .group_by(t.c.allowance, t.c.cycle_start)
         )
+        if cycle_start is not None:
+            query = query.where(t.c.cycle_start == utc(cycle_start, "cycle_start"))
         out: dict[str, dict[datetime, int]] = {}
         with self._read() as conn:
             for name, start, used in conn.execute(query):

@@ -193,8 +193,11 @@ class Store(Protocol):
     ) -> dict[str, list[AllowanceUsage]]:
         """Per allowance, its figures in the cycle starting at ``cycle_start``, ascending."""
 
-    def allowance_cycle_totals(self, account: str) -> dict[str, dict[datetime, int]]:
-        """Per allowance, the last figure of each stored cycle (for rollover)."""
+    def allowance_cycle_totals(
+        self, account: str, cycle_start: datetime | None = None
+    ) -> dict[str, dict[datetime, int]]:
+        """Per allowance, the last figure of each stored cycle (for rollover), or of the one
+        starting at ``cycle_start`` (what a poll adds to). The figures only grow in a cycle."""
 
     def add_topup(self, topup: Topup) -> None:
         """Record a top-up (bytes bought on top of an allowance)."""

@@ -199,3 +199,27 @@ def test_a_topup_needs_an_allowance(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--config", str(config), "topup", "h", "20GB"])
     assert result.exit_code == 2
     assert "has no allowances to top up" in result.stderr and "\n" not in result.stderr.strip()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["20 gigs"], "SIZE: unknown unit 'gigs' in '20 gigs'"),
+        (["0GB"], "SIZE: a top-up must be more than 0 bytes"),
+        (["5GB", "--allowance", "night"], "has no allowance 'night' (allowances: day)"),
+        (["5GB", "--at", "yesterday"], "--at: expected a date or time like 2026-12-02"),
+        ([], "give the size bought"),
+    ],
+)
+def test_a_bad_topup_is_one_line_and_writes_nothing(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    config = tmp_path / "capwatch.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path}"\n[[accounts]]\nname = "h"\nprovider = "host"\n'
+        '[[accounts.allowances]]\nname = "day"\nsize = "10 GB"\n'
+    )
+    result = CliRunner().invoke(cli, ["--config", str(config), "topup", "h", *args])
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "capwatch.db").exists()

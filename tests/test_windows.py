@@ -44,6 +44,8 @@ LENGTHS = [
     (SYDNEY, date(2026, 10, 25), 120, 480, 6),
     (SYDNEY, date(2026, 4, 5), 120, 480, 7),  # 02:00 shows twice: opens at the first
     (SYDNEY, date(2026, 10, 4), 120, 480, 5),  # 02:00 never shows
+    (NY, date(2026, 3, 8), 0, 150, 2),  # until 02:30, which never shows: closes at the change
+    (LONDON, date(2026, 10, 25), 0, 90, 1.5),  # until 01:30, which shows twice: the first time
     (NY, date(2026, 3, 7), 22 * 60, 30 * 60, 7),  # 22:00-06:00 across the spring change
     (NY, date(2026, 10, 31), 22 * 60, 30 * 60, 9),  # ... and the autumn one
     (LONDON, date(2026, 10, 24), 22 * 60, 30 * 60, 9),
@@ -52,7 +54,7 @@ LENGTHS = [
 
 @pytest.mark.parametrize(("zone", "day", "start", "end", "hours"), LENGTHS)
 def test_a_window_lasts_what_the_wall_clock_says(
-    zone: ZoneInfo, day: date, start: int, end: int, hours: int
+    zone: ZoneInfo, day: date, start: int, end: int, hours: float
 ) -> None:
     window = Window(frozenset({day.weekday()}), start, end)
     lo = local_to_utc(day, 0, zone) - timedelta(hours=6)

@@ -13,6 +13,11 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
+# the plan's value types live beside these (re-exported here)
+from capwatch.models_plan import AllowanceSummary as AllowanceSummary
+from capwatch.models_plan import AllowanceUsage as AllowanceUsage
+from capwatch.models_plan import Topup as Topup
+
 
 def utcnow() -> datetime:
     """Return the current instant as an aware UTC datetime."""
@@ -299,6 +304,8 @@ class CycleSummary:
     """The plan has no cap (``cap_bytes`` None without this means the cap is not known yet)."""
     note: str | None = None
     """A plain line on the account's state, e.g. "new cycle: waiting for the ISP's first figure"."""
+    allowances: tuple[AllowanceSummary, ...] = ()
+    """The plan's allowances (empty for a plan that is ``cap`` alone)."""
 
     @property
     def fresh_at(self) -> datetime | None:

@@ -9,6 +9,7 @@ from typing import Any
 from capwatch.analysis.allowance import daily_allowance, days_left, pace
 from capwatch.analysis.forecast import forecast_cycle
 from capwatch.analysis.overage import overage_cost
+from capwatch.analysis.plan import AllowanceInput, summarize_allowance
 from capwatch.models import AccountStatus, Cycle, CycleSummary, Forecast, Reading, as_utc
 
 Sample = tuple[datetime, int]
@@ -53,13 +54,15 @@ def summarize(
     unlimited: bool | None = None,
     previous: Reading | None = None,
     note: str | None = None,
+    allowances: Sequence[AllowanceInput] = (),
 ) -> CycleSummary:
     """Used, forecast, allowance, pace and overage of ``account`` in ``cycle`` as of ``now``.
 
     ``cap_bytes`` None falls back to the newest reading's cap (None again means unlimited,
     unless ``unlimited`` says otherwise); ``previous`` is the newest reading of an earlier cycle,
     whose time is the last reading's while this cycle has none; ``overage`` is an
-    :class:`Overage`, :class:`OverageTerms` or settings-like object.
+    :class:`Overage`, :class:`OverageTerms` or settings-like object; ``allowances`` are the
+    plan's (each with its own use and forecast).
     """
     now = as_utc(now)
     zone = tz or UTC
@@ -92,4 +95,7 @@ def summarize(
         provider=provider,
         unlimited=(cap is None and newest is not None) if unlimited is None else unlimited,
         note=note,
+        allowances=tuple(
+            summarize_allowance(a, cycle, now, zone, samples, history) for a in allowances
+        ),
     )

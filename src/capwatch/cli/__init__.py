@@ -78,6 +78,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "capwatch.cli.status:status",
         "Show used, cap, %, projection, daily allowance, pace, days left and active alerts.",
     ),
+    "topup": (
+        "capwatch.cli.topup:topup",
+        "Record data bought on top of an allowance (for the cycle it falls in), or list them.",
+    ),
 }
 
 

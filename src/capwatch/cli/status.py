@@ -17,7 +17,7 @@ from capwatch.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from capwatch.models import AlertState, CycleSummary
+    from capwatch.models import AlertState, AllowanceSummary, CycleSummary
 
 
 def _row(s: CycleSummary) -> list[str]:
@@ -65,7 +65,7 @@ def _alert_dict(a: AlertState) -> dict[str, Any]:
 @handle_errors
 def status(ctx: click.Context, account: str | None, as_json: bool) -> None:
     """Show used, cap, %, projection, daily allowance, pace, days left and active alerts."""
-    from capwatch.service.serialize import summary_to_dict
+    from capwatch.service.serialize import allowance_to_dict, summary_to_dict
     from capwatch.service.views import account_summary
 
     settings = load(ctx)
@@ -80,7 +80,9 @@ def status(ctx: click.Context, account: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(
             [
-                summary_to_dict(s) | {"alerts": [_alert_dict(a) for a in alerts[s.account]]}
+                summary_to_dict(s)
+                | {"allowances": [allowance_to_dict(a) for a in s.allowances]}
+                | {"alerts": [_alert_dict(a) for a in alerts[s.account]]}
                 for s in summaries
             ]
         )
@@ -123,6 +125,7 @@ def _print_table(summaries: list[CycleSummary], alerts: dict[str, list[AlertStat
     con = console()
     if con.width < WIDE_COLUMNS:
         _print_stacked(con, summaries)
+        print_allowances(con, summaries, wide=False)
         _print_notes(con, summaries, alerts)
         return
     table = Table(title="capwatch status", title_justify="left")
@@ -131,7 +134,67 @@ def _print_table(summaries: list[CycleSummary], alerts: dict[str, list[AlertStat
     for s in summaries:
         table.add_row(*_row(s))
     con.print(table)
+    print_allowances(con, summaries, wide=True)
     _print_notes(con, summaries, alerts)
+
+
+def _allowance_cells(a: AllowanceSummary) -> list[str]:
+    from capwatch.units import format_bytes as fb
+
+    extra = []
+    if a.rollover_bytes:
+        extra.append(f"+{fb(a.rollover_bytes)} rolled over")
+    if a.topup_bytes:
+        extra.append(f"+{fb(a.topup_bytes)} top-ups")
+    size = fb(a.size_bytes) + (f" ({', '.join(extra)})" if extra else "")
+    counts = "all traffic" if a.counts == "all" else f"{a.counts} {a.windows}"
+    projected = fb(a.projected_bytes) if a.projected_bytes is not None else "-"
+    if a.projected_bytes is not None and a.projected_bytes > a.size_bytes:
+        projected = f"[red]{projected}[/red]"
+    unknown = "unknown" if not a.split_known else "-"
+    used = fb(a.used_bytes) if a.used_bytes is not None else unknown
+    left = fb(a.remaining_bytes) if a.remaining_bytes is not None else unknown
+    return [a.name, counts, size, used, left, projected, a.at_end]
+
+
+ALLOWANCE_HEADERS = ["Allowance", "Counts", "Size", "Used", "Left", "Projected", "At end"]
+
+
+def print_allowances(con: Any, summaries: list[CycleSummary], *, wide: bool) -> None:
+    """The plan's allowances of each account that has them: a table, or stacked lines."""
+    from rich.table import Table
+
+    for s in summaries:
+        if not s.allowances:
+            continue
+        if wide:
+            table = Table(title=f"{s.account}: plan", title_justify="left")
+            for header in ALLOWANCE_HEADERS:
+                table.add_column(
+                    header, justify="left" if header in ALLOWANCE_HEADERS[:2] else "right"
+                )
+            for a in s.allowances:
+                table.add_row(*_allowance_cells(a))
+            con.print(table)
+            continue
+        con.print(f"\n[bold]{s.account}[/bold]  plan")
+        for a in s.allowances:
+            name, counts, size, used, left, projected, at_end = _allowance_cells(a)
+            con.print(f"[bold]{name}[/bold]  {counts}; at its end: {at_end}")
+            grid = Table.grid(padding=(0, 2))
+            grid.add_column(no_wrap=True)
+            grid.add_column(overflow="fold")
+            for label, value in zip(
+                ("  Used", "  Size", "  Left", "  Projected"),
+                (used, size, left, projected),
+                strict=True,
+            ):
+                grid.add_row(label, value)
+            con.print(grid)
+    for s in summaries:
+        for a in s.allowances:
+            if a.note:
+                con.print(f"{s.account}: {a.name}: {a.note}", markup=False)
 
 
 def _print_notes(

@@ -18,6 +18,7 @@ from pydantic import (
 
 from capwatch.config._base import ByteCount, Percent, _Model, system_zone
 from capwatch.config._errors import SECRET_KEYS, LocatedError, describe_error, format_loc
+from capwatch.config.plan import AllowanceSettings, check_allowances
 from capwatch.errors import ConfigError
 from capwatch.providers import base as provider_base
 from capwatch.secrets import LITERAL_MASK
@@ -189,7 +190,8 @@ class AccountSettings(_Model):
         default=None,
         json_schema_extra={"toml_key": "cap"},
         description='Data cap: "1.2 TB", "1229 GB" or bytes; "provider" reads it from the ISP; '
-        '"unlimited" has none. Default: "1 TB" for host/vnstat/snmp counters, else "provider".',
+        '"unlimited" has none. Default: "1 TB" for host/vnstat/snmp counters (unlimited when '
+        '`allowances` carry the plan\'s limits), else "provider".',
     )
     cap_source: Literal["config", "provider", "unlimited"] = Field(
         default="provider",
@@ -220,6 +222,11 @@ class AccountSettings(_Model):
     overage: OverageSettings | None = Field(
         default=None, description="Overage pricing, for cost forecasts."
     )
+    allowances: list[AllowanceSettings] = Field(
+        default_factory=list,
+        description="The plan's allowances (`[[accounts.allowances]]`), beside `cap`: e.g. a "
+        "metered day allowance with a free night window. Without them the plan is `cap` alone.",
+    )
     reconcile_with: str | None = Field(
         default=None,
         description="Name of another account measuring the same line (e.g. host vs ISP).",
@@ -239,7 +246,10 @@ class AccountSettings(_Model):
             data.update(_cap_fields(data.pop("cap")))
         elif "cap_bytes" not in data and "cap_source" not in data:
             if provider_cls is not None and provider_cls.kind == "counter":
-                data.update(cap_bytes=COUNTER_DEFAULT_CAP, cap_source="config")
+                if data.get("allowances"):
+                    data.update(cap_bytes=None, cap_source="unlimited")
+                else:
+                    data.update(cap_bytes=COUNTER_DEFAULT_CAP, cap_source="config")
         elif "cap_source" not in data and data.get("cap_bytes") is not None:
             data["cap_source"] = "config"
         if "poll_interval" in data:
@@ -264,6 +274,7 @@ class AccountSettings(_Model):
     def _check_provider(self, info: ValidationInfo) -> AccountSettings:
         if self.cap_source == "config" and self.cap_bytes is None:
             raise LocatedError(("cap",), 'cap_source "config" needs a cap in bytes')
+        check_allowances(self.allowances)
         cls = _lookup_provider(self.provider, _strict(info))
         if cls is None:
             return self

@@ -26,6 +26,7 @@ from capwatch.config.models import (
     UnifiSettings,
     WebSettings,
 )
+from capwatch.config.plan import AllowanceSettings, RolloverSettings, WindowSettings
 from capwatch.secrets import Secret
 from capwatch.units import format_bytes
 
@@ -36,6 +37,9 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("[accounts.cycle]", CycleSettings),
     ("[accounts.alerts]", AlertSettings),
     ("[accounts.overage]", OverageSettings),
+    ("[[accounts.allowances]]", AllowanceSettings),
+    ("windows = [{...}] of an allowance", WindowSettings),
+    ("[accounts.allowances.rollover]", RolloverSettings),
     ("[web]", WebSettings),
     ("[[notify]]", NotifyChannel),
     ("[reports]", ReportSettings),
@@ -50,6 +54,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
 _TYPE_OVERRIDES: dict[tuple[type[BaseModel], str], str] = {
     (AccountSettings, "cap_bytes"): 'size ("1.2 TB") \\| "provider" \\| "unlimited"',
     (AccountSettings, "poll_interval_s"): 'duration ("5m") or seconds',
+    (AllowanceSettings, "size"): 'size ("100 GB") or bytes',
 }
 _DEFAULT_OVERRIDES: dict[tuple[type[BaseModel], str], str] = {
     (Settings, "data_dir"): "the user data dir (`~/.local/share/capwatch` on Linux)",

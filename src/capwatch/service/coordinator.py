@@ -339,6 +339,7 @@ class Coordinator:
             history=snap.history,
             payload=snap.raw,
             log=entry,
+            allowance_usage=parts.allowance_usage,
         )
 
     async def _failed(

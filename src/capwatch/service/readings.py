@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from capwatch.analysis.counters import CounterGap
 from capwatch.errors import BadResponse, Implausible
-from capwatch.models import CounterSample, CounterState, Cycle, Reading, Snapshot, as_utc
+from capwatch.models import (
+    AllowanceUsage,
+    CounterSample,
+    CounterState,
+    Cycle,
+    Reading,
+    Snapshot,
+    as_utc,
+)
 
 if TYPE_CHECKING:
     from capwatch.service.accounts import AccountRuntime
@@ -43,6 +51,8 @@ class ReadingParts(NamedTuple):
     """Counters read after a gap too long to count at their link rate (a lower bound)."""
     baselines: tuple[CounterSample, ...] = ()
     """Counters seen for the first time that carry a link rate (their limit is said once)."""
+    allowance_usage: tuple[AllowanceUsage, ...] = ()
+    """What counted against each windowed allowance of the plan (counter sources)."""
 
     def note(self, tz: tzinfo) -> str | None:
         """The poll's message: a closed cycle's figure, counters read after too long a gap, or
@@ -154,6 +164,7 @@ def snapshot_to_reading(
     raw: dict[str, int] = {}
     gaps: tuple[CounterGap, ...] = ()
     baselines: tuple[CounterSample, ...] = ()
+    usage: tuple[AllowanceUsage, ...] = ()
     if snap.counters:
         from capwatch.analysis.counters import advance, long_gaps, safe_interval_s
 
@@ -168,6 +179,12 @@ def snapshot_to_reading(
         used, new_states = advance(before, snap.counters, observed, cycle)
         states = list(new_states.values())
         raw = {c.key: c.value for c in snap.counters}
+        if rt.account.allowances:
+            from capwatch.service.plan import poll_allowance_usage
+
+            usage = tuple(
+                poll_allowance_usage(rt.account, store, before, new_states, observed, cycle)
+            )
     elif snap.used_bytes is not None:
         used = snap.used_bytes
         cycle = source_cycle(rt, snap, observed)
@@ -184,4 +201,6 @@ def snapshot_to_reading(
         raise BadResponse(f"{snap.source}: cap {cap} is not positive")
     reading = Reading(name, observed, cycle.start, int(used), cap, snap.source)
     closed = cycle.end <= now
-    return ReadingParts(reading, cycle, states, raw, closed, gaps=gaps, baselines=baselines)
+    return ReadingParts(
+        reading, cycle, states, raw, closed, gaps=gaps, baselines=baselines, allowance_usage=usage
+    )

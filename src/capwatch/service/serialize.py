@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from capwatch.models import CycleSummary, PollLogEntry, Reading, RegimeShift
+from capwatch.models import AllowanceSummary, CycleSummary, PollLogEntry, Reading, RegimeShift
 from capwatch.store.api import CycleRecord
 
 SCHEMA_VERSION = 1
@@ -47,6 +47,25 @@ def summary_to_dict(s: CycleSummary) -> dict[str, Any]:
         "consecutive_failures": s.consecutive_failures,
         "last_error": s.last_error,
         "note": s.note,
+    }
+
+
+def allowance_to_dict(a: AllowanceSummary) -> dict[str, Any]:
+    """One allowance of the plan as JSON-ready data (``used_bytes`` null: cannot be known)."""
+    return {
+        "name": a.name,
+        "counts": a.counts,
+        "windows": a.windows or None,
+        "at_end": a.at_end,
+        "size_bytes": a.size_bytes,
+        "base_bytes": a.base_bytes,
+        "rollover_bytes": a.rollover_bytes,
+        "topup_bytes": a.topup_bytes,
+        "used_bytes": a.used_bytes,
+        "remaining_bytes": a.remaining_bytes,
+        "projected_bytes": a.projected_bytes,
+        "split_known": a.split_known,
+        "note": a.note,
     }
 
 

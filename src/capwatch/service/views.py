@@ -269,6 +269,12 @@ def account_summary(settings: Settings, store: Store, account: str, now: datetim
     note = _waiting_note(acc.provider, cycle, bool(readings), latest)
     fresh = fresh_since(last_at, last_ok, note is not None)
     status = _status(settings, account, fresh, failures, outcome, auth_active, now, last_ok)
+    plan = []
+    if acc.allowances:
+        from capwatch.service.plan import allowance_inputs
+
+        records = closed_cycles(settings, store, account, now, limit=HISTORY_CYCLES + 24)
+        plan = allowance_inputs(acc, store, cycle, records)
     return summarize(
         account=account,
         cycle=cycle,
@@ -286,4 +292,5 @@ def account_summary(settings: Settings, store: Store, account: str, now: datetim
         unlimited=unlimited,
         previous=None if readings else latest,
         note=note,
+        allowances=plan,
     )

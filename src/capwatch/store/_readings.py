@@ -17,6 +17,7 @@ from capwatch.store import _aggregates as agg
 from capwatch.store import _records as rec
 from capwatch.store import schema as s
 from capwatch.store._base import StoreBase, insert, label, utc, zone
+from capwatch.store._plan import check_usage, upsert_allowance_usage
 from capwatch.store.api import CycleRecord, DailyUsage, PollRecord
 
 CHUNK = 5000
@@ -93,6 +94,7 @@ class ReadingsMixin(StoreBase):
                     "is not after its cycle_start"
                 )
         checked = rec.check_poll_extras(record)
+        usage = check_usage(record.allowance_usage)
         with self._write() as conn:
             aid, tz = self._account(conn, reading.account, "poll reading")
             row = _row(aid, tz, reading, cycle_end)
@@ -102,6 +104,7 @@ class ReadingsMixin(StoreBase):
             stored = conn.execute(stmt.returning(t.c.account_id)).first() is not None
             if stored:
                 self._write_poll_extras(conn, aid, row, record, checked)
+                upsert_allowance_usage(conn, aid, usage)
             if record.log is not None:
                 entry = dataclasses.replace(record.log, reading_stored=stored)
                 rec.insert_log(conn, aid, entry)

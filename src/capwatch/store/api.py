@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from capwatch.models import (
     AlertState,
+    AllowanceUsage,
     CounterState,
     CycleTotal,
     Device,
@@ -25,6 +26,7 @@ from capwatch.models import (
     OutboxItem,
     PollLogEntry,
     Reading,
+    Topup,
 )
 
 CYCLE_RESOLUTION = timedelta(minutes=30)
@@ -47,6 +49,8 @@ class PollRecord:
     history: Sequence[CycleTotal] = ()
     payload: Mapping[str, Any] | None = None
     log: PollLogEntry | None = None
+    allowance_usage: Sequence[AllowanceUsage] = ()
+    """What counted against each windowed allowance of the plan, as of this poll."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +198,24 @@ class Store(Protocol):
         self, account: str, start: date | None = None, end: date | None = None
     ) -> list[DeviceDay]:
         """Per-device per-day bytes of the account within local days [start, end), by day."""
+
+    # plan ---------------------------------------------------------------------------------
+    def allowance_usage(
+        self, account: str, cycle_start: datetime
+    ) -> dict[str, list[AllowanceUsage]]:
+        """Per allowance, its figures in the cycle starting at ``cycle_start``, ascending."""
+
+    def allowance_cycle_totals(
+        self, account: str, cycle_start: datetime | None = None
+    ) -> dict[str, dict[datetime, int]]:
+        """Per allowance, the last figure of each stored cycle (for rollover), or of the one
+        starting at ``cycle_start`` (what a poll adds to). The figures only grow in a cycle."""
+
+    def add_topup(self, topup: Topup) -> None:
+        """Record a top-up (bytes bought on top of an allowance)."""
+
+    def topups(self, account: str) -> list[Topup]:
+        """Every top-up of an account, oldest first."""
 
     # alerts -------------------------------------------------------------------------------
     def alert_states(self, account: str) -> dict[tuple[str, str], AlertState]:

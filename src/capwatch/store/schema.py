@@ -244,3 +244,29 @@ outbox = Table(
     Column("last_error", Text, nullable=True),
     Index("ix_outbox_pending", "sent_at", "created_at"),
 )
+
+allowance_usage = Table(
+    "allowance_usage",
+    metadata,
+    _account_fk(),
+    Column("allowance", String(64), nullable=False),
+    Column("cycle_start", UtcDateTime, nullable=False),
+    Column("span_start", UtcDateTime, nullable=False),
+    Column("observed_at", UtcDateTime, nullable=False),
+    Column("used_bytes", BigInteger, nullable=False),
+    PrimaryKeyConstraint("account_id", "allowance", "cycle_start", "span_start"),
+    sqlite_with_rowid=False,
+)
+
+topups = Table(
+    "topups",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    _account_fk(),
+    Column("allowance", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("note", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_topups_account_id_at", "account_id", "at"),
+)

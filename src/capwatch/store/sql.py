@@ -18,6 +18,7 @@ from capwatch.errors import StoreError, StoreFull
 from capwatch.store import migrate as migrations
 from capwatch.store._devices import DevicesMixin
 from capwatch.store._misc import MiscMixin
+from capwatch.store._plan import PlanMixin
 from capwatch.store._readings import ReadingsMixin
 from capwatch.store.engine import (
     display_url,
@@ -29,7 +30,7 @@ from capwatch.store.engine import (
 )
 
 
-class SqlStore(ReadingsMixin, DevicesMixin, MiscMixin):
+class SqlStore(ReadingsMixin, DevicesMixin, PlanMixin, MiscMixin):
     """The :class:`capwatch.store.api.Store` on SQLAlchemy Core."""
 
     def __init__(self, url: URL, engine: Engine) -> None:

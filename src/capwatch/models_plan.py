@@ -1,0 +1,66 @@
+"""Frozen value types of a plan's allowances (re-exported by :mod:`capwatch.models`).
+
+Bytes are integers and instants aware UTC, as everywhere in the models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AllowanceUsage:
+    """What counted against one allowance of a plan in a cycle, as of one poll (a counter
+    source's bytes split across the allowance's windows)."""
+
+    allowance: str
+    observed_at: datetime
+    cycle_start: datetime
+    used_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Topup:
+    """Data bought on top of an allowance: it adds to the allowance of the cycle it falls in."""
+
+    account: str
+    allowance: str
+    at: datetime
+    bytes: int
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AllowanceSummary:
+    """Where one allowance of a plan stands (the plan's part of :class:`CycleSummary`).
+
+    ``size_bytes`` is ``base_bytes`` plus what rolled over and the cycle's top-ups; ``used_bytes``
+    is None when the split cannot be known (a plan with windows metered only by an ISP total),
+    and ``note`` then says so.
+    """
+
+    name: str
+    counts: str
+    at_end: str
+    base_bytes: int
+    rollover_bytes: int
+    topup_bytes: int
+    used_bytes: int | None
+    projected_bytes: int | None
+    split_known: bool
+    note: str | None = None
+    windows: str = ""
+    """The windows as written ("mon-sun 02:00-08:00"), empty when all traffic counts."""
+
+    @property
+    def size_bytes(self) -> int:
+        """What this cycle allows: the base, what rolled over and the top-ups."""
+        return self.base_bytes + self.rollover_bytes + self.topup_bytes
+
+    @property
+    def remaining_bytes(self) -> int | None:
+        """Bytes left (never negative); None when the use is not known."""
+        if self.used_bytes is None:
+            return None
+        return max(self.size_bytes - self.used_bytes, 0)

@@ -101,6 +101,9 @@ def view_dict(cycle: Any, view: Any) -> dict[str, Any]:
                 "day_bytes": r.day_bytes,
                 "usual_bytes": r.usual_bytes,
                 "daily": list(r.daily),
+                "sources": list(r.sources),
+                "isp": r.isp,
+                "summed": r.summed,
             }
             for r in view.rows
         ],
@@ -121,9 +124,10 @@ def metric_devices(
     if not store.device_list(account):
         return []
     _, view = account_devices(settings, store, account, now)
-    top = view.rows[:METRIC_TOP_DEVICES]
+    rows = [r for r in view.rows if r.summed]  # an ISP's gateway beside LAN devices: no twice
+    top = rows[:METRIC_TOP_DEVICES]
     out = [DeviceUsage(r.key, r.cycle_bytes, r.name) for r in top]
-    rest = sum(r.cycle_bytes for r in view.rows[METRIC_TOP_DEVICES:])
-    if len(view.rows) > METRIC_TOP_DEVICES:
+    rest = sum(r.cycle_bytes for r in rows[METRIC_TOP_DEVICES:])
+    if len(rows) > METRIC_TOP_DEVICES:
         out.append(DeviceUsage("other", rest, "other devices"))
     return out

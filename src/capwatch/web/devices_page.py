@@ -4,9 +4,9 @@ figures are the one devices summary's (:mod:`capwatch.analysis.devices`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from capwatch.analysis.devices import DevicesView
+from capwatch.analysis.devices import DevicesView, source_label
 from capwatch.units import format_bytes
 
 TOP_DEVICES = 5
@@ -37,6 +37,11 @@ class Legend:
     share: float | None
     day_bytes: int | None
     usual_bytes: int | None
+    source: str = ""
+    key: str | None = None
+    """The device's key (None for the summary rows)."""
+    named: bool = False
+    """The name is the user's (a rename or the config's), not its MAC or address."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +54,17 @@ class WhoUsedIt:
     height: float
     day_label: str
     has_meter: bool
+    gateways: list[Legend] = field(default_factory=list)
+    """The ISP's per-gateway figures beside LAN-counted devices (not stacked, not summed)."""
 
 
 def who_used_it(view: DevicesView) -> WhoUsedIt | None:
     """The section of ``view`` (None when the account has no device data in the cycle)."""
     if not view.rows:
         return None
-    top = list(view.rows[:TOP_DEVICES])
-    rest = list(view.rows[TOP_DEVICES:])
+    summed = [r for r in view.rows if r.summed]
+    top = summed[:TOP_DEVICES]
+    rest = summed[TOP_DEVICES:]
     series: list[tuple[str, str, tuple[int, ...]]] = [
         (r.name, f"dev{i}", r.daily) for i, r in enumerate(top)
     ]
@@ -88,7 +96,18 @@ def who_used_it(view: DevicesView) -> WhoUsedIt | None:
                 )
             )
     legend = [
-        Legend(r.name, r.vendor, f"dev{i}", r.cycle_bytes, r.share, r.day_bytes, r.usual_bytes)
+        Legend(
+            r.name,
+            r.vendor,
+            f"dev{i}",
+            r.cycle_bytes,
+            r.share,
+            r.day_bytes,
+            r.usual_bytes,
+            source_label(r),
+            r.key,
+            r.name != _fallback_name(r.key, r.mac),
+        )
         for i, r in enumerate(top)
     ]
     if rest:
@@ -104,6 +123,33 @@ def who_used_it(view: DevicesView) -> WhoUsedIt | None:
                 "no device", "meter − devices", "nodev", view.unaccounted_bytes, share, None, None
             )
         )
+    gateways = [
+        Legend(
+            r.name,
+            r.vendor,
+            "",
+            r.cycle_bytes,
+            r.share,
+            r.day_bytes,
+            r.usual_bytes,
+            source_label(r),
+            r.key,
+            r.name != _fallback_name(r.key, r.mac),
+        )
+        for r in view.rows
+        if not r.summed
+    ]
     return WhoUsedIt(
-        segments, legend, WIDTH, HEIGHT, f"{view.day:%b %-d}", view.meter_bytes is not None
+        segments,
+        legend,
+        WIDTH,
+        HEIGHT,
+        f"{view.day:%b %-d}",
+        view.meter_bytes is not None,
+        gateways,
     )
+
+
+def _fallback_name(key: str, mac: str | None) -> str:
+    """The name a device shows when nobody named it (``Device.label`` without a name)."""
+    return mac or key.removeprefix("ip:").removeprefix("isp:")

@@ -55,6 +55,8 @@ class DeviceRow:
     """The ISP's own per-device (per-gateway) figure, not a LAN source's count."""
     summed: bool = True
     """In the devices' sum and the chart (False: an ISP figure holding LAN-counted devices)."""
+    named: bool = False
+    """Its name is the user's (a rename or ``[device_names]``), not its MAC or address."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,11 @@ class DevicesView:
     unaccounted_bytes: int | None
     """The meter minus the devices' sum, never negative (None without a meter figure)."""
     unaccounted_daily: tuple[int, ...] | None = None
+
+
+def is_named(device: Device, name: str) -> bool:
+    """Whether ``name`` (the device's display name) is one the user gave it."""
+    return name != replace(device, name=None).label
 
 
 def per_device_day(days: Iterable[DeviceDay]) -> dict[str, dict[date, int]]:
@@ -146,6 +153,7 @@ def devices_view(
                 daily=daily,
                 sources=sources,
                 isp=from_isp,
+                named=device is not None and is_named(device, name),
             )
         )
     rows = [r for r in rows if r.cycle_bytes or r.day_bytes]

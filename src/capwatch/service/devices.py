@@ -110,6 +110,29 @@ def view_dict(cycle: Any, view: Any) -> dict[str, Any]:
     }
 
 
+def named_devices(
+    settings: Settings, store: Store, account: str, now: datetime
+) -> list[DeviceUsage]:
+    """This cycle's bytes of every device the user named (a rename or ``[device_names]``), by
+    device key (so a series outlives a rename), for the exporters; 0 for a named device quiet
+    this cycle, so its Home Assistant sensor stays."""
+    from capwatch.analysis.devices import is_named
+    from capwatch.devices import display_name
+    from capwatch.models import DeviceUsage
+
+    listed = store.device_list(account)
+    named = [(d, display_name(d, settings.device_names)) for d in listed]
+    named = [(d, n) for d, n in named if is_named(d, n)]
+    if not named:
+        return []
+    _, view = account_devices(settings, store, account, now)
+    cycle = {r.key: r.cycle_bytes for r in view.rows}
+    return sorted(
+        (DeviceUsage(d.key, cycle.get(d.key, 0), n) for d, n in named),
+        key=lambda u: (u.name or "", u.device_id),
+    )
+
+
 METRIC_TOP_DEVICES = 10
 """Devices exported with a series of their own on /metrics; the rest add up to ``other``."""
 

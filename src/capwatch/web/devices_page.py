@@ -106,7 +106,7 @@ def who_used_it(view: DevicesView) -> WhoUsedIt | None:
             r.usual_bytes,
             source_label(r),
             r.key,
-            r.name != _fallback_name(r.key, r.mac),
+            r.named,
         )
         for i, r in enumerate(top)
     ]
@@ -134,7 +134,7 @@ def who_used_it(view: DevicesView) -> WhoUsedIt | None:
             r.usual_bytes,
             source_label(r),
             r.key,
-            r.name != _fallback_name(r.key, r.mac),
+            r.named,
         )
         for r in view.rows
         if not r.summed
@@ -148,8 +148,3 @@ def who_used_it(view: DevicesView) -> WhoUsedIt | None:
         view.meter_bytes is not None,
         gateways,
     )
-
-
-def _fallback_name(key: str, mac: str | None) -> str:
-    """The name a device shows when nobody named it (``Device.label`` without a name)."""
-    return mac or key.removeprefix("ip:").removeprefix("isp:")

@@ -119,3 +119,15 @@ def test_days_no_cycle_can_hold_are_422s_in_the_framework_shape(
     assert answer.status_code == 422
     detail = answer.json()["detail"]
     assert isinstance(detail, list) and detail[0]["loc"][0] == "query"
+
+
+def test_account_page_has_a_labelled_rename_control_per_device(client: TestClient) -> None:
+    html = client.get("/accounts/home").text
+    # Hidden until /static/devices.js shows it (it calls the PUT route with the CSRF header).
+    assert f'<details class="rename" data-key="mac:{TV}" data-unrenamed="{TV}" hidden>' in html
+    assert f'<summary aria-label="Rename {TV}">rename</summary>' in html
+    assert f'<label for="rename-1">Name<span class="sr-only"> for {TV}</span></label>' in html
+    assert '<script src="/static/devices.js" defer></script>' in html
+    js = client.get("/static/devices.js")
+    assert js.status_code == 200 and '"X-Capwatch-Request": "1"' in js.text
+    assert "<noscript>" in html  # says how to rename without the script

@@ -243,3 +243,38 @@ def test_screenshots(
     for name in ("overview", "account"):
         assert (out / f"{name}-{device}-{scheme}.png").stat().st_size > 10_000
     page.context.close()
+
+
+def test_rename_a_device_on_the_page(web_server: WebServer, web_browser: Any) -> None:
+    """The "Who used it" rename control: keyboard-reachable, labelled, calls the devices API
+    with its CSRF header, and a cleared name falls back to the MAC."""
+    page = _page(web_browser, viewport=VIEWS["phone"])
+    page.goto(web_server.url + "/accounts/isp")
+    section = page.locator('section[aria-labelledby="h-who"]')
+    phone = "da:a1:19:07:43:03"
+    row = section.locator("tr", has=page.locator(f'details[data-key="mac:{phone}"]'))
+    assert row.locator(".dev-name").inner_text() == phone
+    row.locator("summary").focus()
+    page.keyboard.press("Enter")  # opens the form, the name field takes the focus
+    field = page.get_by_label(f"Name for {phone}")
+    assert field.evaluate("e => e === document.activeElement")
+    field.fill("  Kid's phone ")
+    page.keyboard.press("Enter")
+    status = row.locator('[role="status"]')
+    status.filter(has_text="Renamed to Kid's phone.").wait_for()
+    assert row.locator(".dev-name").inner_text() == "Kid's phone"
+    names = {
+        d["key"]: d["name"] for d in _api(web_server, "/accounts/isp/devices/daily")["devices"]
+    }
+    assert names[f"mac:{phone}"] == "Kid's phone"
+    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWS["phone"]["width"]
+
+    page.reload()
+    row = section.locator("tr", has=page.locator(f'details[data-key="mac:{phone}"]'))
+    assert row.locator(".dev-name").inner_text() == "Kid's phone"
+    row.locator("summary").click()
+    page.get_by_label("Name for Kid's phone").fill("")
+    row.get_by_role("button", name="Save").click()
+    row.locator('[role="status"]').filter(has_text=f"Name cleared: {phone}.").wait_for()
+    assert row.locator(".dev-name").inner_text() == phone
+    page.context.close()

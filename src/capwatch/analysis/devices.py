@@ -57,6 +57,8 @@ class DeviceRow:
     """In the devices' sum and the chart (False: an ISP figure holding LAN-counted devices)."""
     named: bool = False
     """Its name is the user's (a rename or ``[device_names]``), not its MAC or address."""
+    unrenamed: str = ""
+    """The name it shows without a rename (the config's, else its MAC or address)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +156,9 @@ def devices_view(
                 sources=sources,
                 isp=from_isp,
                 named=device is not None and is_named(device, name),
+                unrenamed=(
+                    display_name(replace(device, name=None), names or {}) if device else name
+                ),
             )
         )
     rows = [r for r in rows if r.cycle_bytes or r.day_bytes]

@@ -42,6 +42,8 @@ class Legend:
     """The device's key (None for the summary rows)."""
     named: bool = False
     """The name is the user's (a rename or the config's), not its MAC or address."""
+    unrenamed: str = ""
+    """The name shown once a rename is cleared."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,7 @@ def who_used_it(view: DevicesView) -> WhoUsedIt | None:
             source_label(r),
             r.key,
             r.named,
+            r.unrenamed,
         )
         for i, r in enumerate(top)
     ]
@@ -135,6 +138,7 @@ def who_used_it(view: DevicesView) -> WhoUsedIt | None:
             source_label(r),
             r.key,
             r.named,
+            r.unrenamed,
         )
         for r in view.rows
         if not r.summed

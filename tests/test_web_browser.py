@@ -278,3 +278,28 @@ def test_rename_a_device_on_the_page(web_server: WebServer, web_browser: Any) ->
     row.locator('[role="status"]').filter(has_text=f"Name cleared: {phone}.").wait_for()
     assert row.locator(".dev-name").inner_text() == phone
     page.context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_screenshots_who_used_it(
+    shots_server: WebServer, web_browser: Any, tmp_path: Path, device: str, scheme: str
+) -> None:
+    """The "Who used it" section over a month of seeded devices (the README's devices part);
+    into docs/screenshots with ``make screenshots``. Nothing in it overflows or overlaps."""
+    out = SHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    out.mkdir(parents=True, exist_ok=True)
+    page = _page(web_browser, viewport=VIEWS[device], color_scheme=scheme, timezone_id=WEB_ZONE)
+    page.goto(shots_server.url + "/accounts/isp")
+    page.wait_for_selector('[data-ready="1"]')
+    section = page.locator('section[aria-labelledby="h-who"]')
+    assert section.locator("tbody tr").count() == 7  # five devices, "2 other devices", no device
+    assert section.locator("details.rename:not([hidden])").count() == 5
+    html = ":is(p, table, tr, td, th, span:not(.sr-only), details, summary, small)"
+    assert page.evaluate(CLIPPED, f'section[aria-labelledby="h-who"] {html}') == []
+    assert page.evaluate(OVERLAPS, "svg.who text") == []  # the day numbers and the peak
+    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWS[device]["width"]
+    path = out / f"who-used-it-{device}-{scheme}.png"
+    section.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000
+    page.context.close()

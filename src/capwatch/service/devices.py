@@ -60,6 +60,13 @@ def account_devices(
     record = records.get(cycle.start)
     cumulative = [(d.day, d.used_bytes) for d in store.daily_usage(account, cycle.start)]
     meter_daily = dict(daily_increments(cumulative)) if cumulative else None
+    # The devices are counted through the view's day, so the meter is too: the last reading
+    # of that day (today's traffic would otherwise all read as "no device"); a cycle shown to
+    # its last day has its own total.
+    through = [used for d, used in cumulative if d <= shown]
+    meter = through[-1] if through else None
+    if record is not None and shown >= days[-1]:
+        meter = record.used_bytes
     view = devices_view(
         account,
         store.device_list(account),
@@ -68,7 +75,7 @@ def account_devices(
         ),
         days,
         shown,
-        meter_bytes=record.used_bytes if record is not None else None,
+        meter_bytes=meter,
         meter_daily=meter_daily,
         names=settings.device_names,
     )

@@ -5,6 +5,7 @@ figures are the one devices summary's (:mod:`capwatch.analysis.devices`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from capwatch.analysis.devices import DevicesView, source_label
 from capwatch.units import format_bytes
@@ -12,6 +13,10 @@ from capwatch.units import format_bytes
 TOP_DEVICES = 5
 """Devices drawn with their own colour; the rest share "other devices"."""
 WIDTH, HEIGHT = 400.0, 150.0
+TOP, BOTTOM = 20.0, 16.0
+"""Gutters of the view box: the tallest day's figure above the bars, day numbers below."""
+CHAR_W = 7.0
+"""Width of one character of the chart's 12 px labels, in view-box units (a generous mean)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,24 @@ class WhoUsedIt:
     has_meter: bool
     gateways: list[Legend] = field(default_factory=list)
     """The ISP's per-gateway figures beside LAN-counted devices (not stacked, not summed)."""
+    ticks: list[tuple[float, str]] = field(default_factory=list)
+    """(x, day of the month) under the bars, as many as fit apart."""
+    peak: str = ""
+    """The tallest day's total, written above the line at the bars' top."""
+    peak_y: float = TOP
+    span: str = ""
+    """The days shown ("Nov 1–19")."""
+    meter_bytes: int | None = None
+    devices_bytes: int = 0
+    unaccounted_bytes: int | None = None
+
+
+def _ticks(days: tuple[date, ...], slot: float) -> list[tuple[float, str]]:
+    """Day numbers under every ``step``-th bar, the smallest step whose labels stay apart."""
+    step = next((s for s in (1, 2, 3, 5, 7, 10) if s * slot >= 2 * CHAR_W + 6), 14)
+    return [
+        (round(i * slot + slot / 2, 1), f"{d:%-d}") for i, d in enumerate(days) if i % step == 0
+    ]
 
 
 def who_used_it(view: DevicesView) -> WhoUsedIt | None:
@@ -80,11 +103,11 @@ def who_used_it(view: DevicesView) -> WhoUsedIt | None:
     slot = WIDTH / max(len(view.days), 1)
     segments = []
     for i, day in enumerate(view.days):
-        y = HEIGHT - 15
+        y = HEIGHT - BOTTOM
         for name, css, values in series:
             if not values[i]:
                 continue
-            h = (HEIGHT - 25) * values[i] / peak
+            h = (HEIGHT - BOTTOM - TOP) * values[i] / peak
             y -= h
             title = f"{day:%a %b %-d}: {name} {format_bytes(values[i])}"
             segments.append(
@@ -143,6 +166,14 @@ def who_used_it(view: DevicesView) -> WhoUsedIt | None:
         for r in view.rows
         if not r.summed
     ]
+    first, last = view.days[0], view.days[-1]
+    span = f"{first:%b %-d}"
+    if last != first:
+        span += (
+            f"–{last:%-d}"
+            if (last.year, last.month) == (first.year, first.month)
+            else (f"–{last:%b %-d}")
+        )
     return WhoUsedIt(
         segments,
         legend,
@@ -151,4 +182,10 @@ def who_used_it(view: DevicesView) -> WhoUsedIt | None:
         f"{view.day:%b %-d}",
         view.meter_bytes is not None,
         gateways,
+        ticks=_ticks(view.days, slot),
+        peak=f"{format_bytes(max(totals, default=0))} a day at most",
+        span=span,
+        meter_bytes=view.meter_bytes,
+        devices_bytes=view.devices_bytes,
+        unaccounted_bytes=view.unaccounted_bytes,
     )

@@ -146,7 +146,12 @@ def test_the_page_script_formats_figures_as_the_server_does(
     sizes = [0, 5 * 10**8, 1_500_000_000, 99_950_000_000, 412_500_000_000, 1229 * 10**9]
     shown = page.evaluate("ns => ns.map(n => window.capwatchFormat.bytes(n))", sizes)
     assert shown == [format_bytes(n) for n in sizes]
-    pairs = [(980 * 10**9, 1_050 * 10**9), (1_050 * 10**9, 1_210 * 10**9)]
+    pairs = [
+        (980 * 10**9, 1_050 * 10**9),
+        (1_050 * 10**9, 1_210 * 10**9),
+        (0, 500 * 10**6),  # a first run's forecast: 0–500 MB, not 0 GB–500 MB
+        (0, 400_000),  # both ends read 0: one "0 MB"
+    ]
     ranges = page.evaluate("ps => ps.map(p => window.capwatchFormat.range(p[0], p[1]))", pairs)
     assert ranges == [format_range(a, b) for a, b in pairs]
     shares = [0.0, 51.25, 99.96, 116.34]

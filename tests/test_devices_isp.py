@@ -123,6 +123,12 @@ def test_the_view_the_cli_and_the_api_show_them_with_their_source(
         (GW1, "Upstairs", ["xfinity"], True),
         (GW2, "Basement", ["xfinity"], True),
     ]
+    metrics = TestClient(base_url="http://127.0.0.1", app=app).get("/metrics").text
+    series = [
+        line for line in metrics.splitlines() if line.startswith("capwatch_device_usage_bytes{")
+    ]
+    assert len(series) == 2  # each gateway once, by its device key
+    assert any(f'device="{GW2}",name="Basement"' in line for line in series)
     page = TestClient(base_url="http://127.0.0.1", app=app).get("/accounts/home").text
     assert "Basement" in page and "xfinity (ISP)" in page
     assert "Devices this cycle" not in page  # the ISP's list is in "Who used it" now

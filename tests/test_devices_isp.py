@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +23,7 @@ from fastapi.testclient import TestClient
 
 from capwatch.cli import cli
 from capwatch.config import Settings, validate_text
-from capwatch.models import DeviceTraffic, Reading, Snapshot
+from capwatch.models import DeviceTraffic, DeviceUsage, Reading, Snapshot
 from capwatch.service.devices import account_devices
 from capwatch.store import PollRecord, Store, open_store
 from capwatch.web.app import create_app
@@ -172,3 +173,53 @@ def test_a_lan_source_wins_and_the_other_gateway_is_not_added(tmp_path: Path, st
     )
     assert out.exit_code == 0, out.output
     assert [d["summed"] for d in json.loads(out.output)["home"]["devices"]] == [True, True, False]
+
+
+async def test_polled_through_the_coordinator_the_gateway_grows_day_by_day(
+    tmp_path: Path, xfinity_fake: tuple[Any, str]
+) -> None:
+    """The coordinator's poll of the fake Xfinity (its usage JSON carries the real device
+    shape, one gateway whose figure is the home's): each day's growth on its own day, the
+    gateway named through [device_names], and the exporters handed it once named."""
+    from capwatch.config import load_settings
+    from capwatch.service.coordinator import Coordinator
+    from capwatch.service.devices import named_devices
+    from tests.fixtures.xfinity import sign_in_fake, xfinity_account_config
+
+    state, url = xfinity_fake
+    clock = FakeClock(datetime(2026, 11, 10, 17, tzinfo=UTC))  # noon in New York
+    state.clock = clock
+    config = xfinity_account_config(tmp_path, url, zone="America/New_York")
+    settings = load_settings(config)
+    store = open_store(settings.resolved_database_url())
+    try:
+        coordinator = Coordinator(settings, store, clock=clock)
+        sign_in_fake(coordinator, state)
+        state.home_gb = 300.0
+        assert (await coordinator.poll_account("home")).stored
+        assert named_devices(settings, store, "home", clock()) == []  # nobody named it
+        clock.set(datetime(2026, 11, 11, 17, tzinfo=UTC))
+        state.home_gb = 312.0
+        assert (await coordinator.poll_account("home")).stored
+        key = "mac:aa:bb:1a:b2:c3:4d"
+        days = [(d.key, d.day, d.bytes) for d in store.device_days("home")]
+        assert days == [
+            (key, date(2026, 11, 10), 300 * GB),
+            (key, date(2026, 11, 11), 12 * GB),
+        ]
+        config.write_text(config.read_text() + '[device_names]\n"AA:BB:1A:B2:C3:4D" = "Gateway"\n')
+        settings = load_settings(config)
+        clock.set(datetime(2026, 11, 12, 17, tzinfo=UTC))
+        _, view = account_devices(settings, store, "home", clock())
+        (row,) = view.rows
+        assert (row.name, row.cycle_bytes, row.day_bytes, row.sources) == (
+            "Gateway",
+            312 * GB,
+            12 * GB,
+            ("xfinity",),
+        )
+        assert named_devices(settings, store, "home", clock()) == [
+            DeviceUsage(key, 312 * GB, "Gateway")
+        ]
+    finally:
+        store.close()

@@ -120,9 +120,9 @@ def test_the_view_the_cli_and_the_api_show_them_with_their_source(
         "/api/v1/accounts/home/devices/daily"
     )
     rows = body.json()["devices"]
-    assert [(r["key"], r["name"], r["sources"], r["isp"]) for r in rows] == [
-        (GW1, "Upstairs", ["xfinity"], True),
-        (GW2, "Basement", ["xfinity"], True),
+    assert [(r["key"], r["name"], r["sources"], r["isp"], r["named"]) for r in rows] == [
+        (GW1, "Upstairs", ["xfinity"], True, True),
+        (GW2, "Basement", ["xfinity"], True, True),
     ]
     metrics = TestClient(base_url="http://127.0.0.1", app=app).get("/metrics").text
     series = [

@@ -111,6 +111,7 @@ def view_dict(cycle: Any, view: Any) -> dict[str, Any]:
                 "sources": list(r.sources),
                 "isp": r.isp,
                 "summed": r.summed,
+                "named": r.named,
             }
             for r in view.rows
         ],

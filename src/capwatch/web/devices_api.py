@@ -40,6 +40,10 @@ class DeviceDaysOut(BaseModel):
         "(`xfinity`); a device a LAN source counts shows that source's figures only."
     )
     isp: bool = Field(description="The ISP's own per-device (per-gateway) figure.")
+    named: bool = Field(
+        description="Named by you (a rename or [device_names]): such devices get a Home "
+        "Assistant sensor and a series in Graphite and InfluxDB."
+    )
     summed: bool = Field(
         description="In `devices_bytes` and `unaccounted_bytes`; false for an ISP's gateway "
         "while LAN sources count the devices behind it (their bytes are in it)."

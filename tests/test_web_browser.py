@@ -299,7 +299,11 @@ def test_screenshots_who_used_it(
     page.wait_for_selector('[data-ready="1"]')
     section = page.locator('section[aria-labelledby="h-who"]')
     assert section.locator("tbody tr").count() == 7  # five devices, "2 other devices", no device
-    assert section.locator("details.rename:not([hidden])").count() == 5
+    assert section.locator("tbody > tr > td > details.rename:not([hidden])").count() == 5
+    others = section.locator("details.others li")  # what "2 other devices" adds up
+    assert others.count() == 2 and others.locator("details.rename:not([hidden])").count() == 2
+    assert any(text.startswith("Hue bridge") for text in others.all_text_contents())
+    section.locator("details.others > summary").click()  # opened, as in the screenshot
     html = ":is(p, table, tr, td, th, span:not(.sr-only), details, summary, small)"
     assert page.evaluate(CLIPPED, f'section[aria-labelledby="h-who"] {html}') == []
     assert page.evaluate(OVERLAPS, "svg.who text") == []  # the day numbers and the peak

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from capwatch.analysis.devices import DevicesView, source_label
+from capwatch.analysis.devices import DeviceRow, DevicesView, source_label
 from capwatch.units import format_bytes
 
 TOP_DEVICES = 5
@@ -63,6 +63,8 @@ class WhoUsedIt:
     has_meter: bool
     gateways: list[Legend] = field(default_factory=list)
     """The ISP's per-gateway figures beside LAN-counted devices (not stacked, not summed)."""
+    others: list[Legend] = field(default_factory=list)
+    """The devices "other devices" adds up (listed under it, to be renamed too)."""
     ticks: list[tuple[float, str]] = field(default_factory=list)
     """(x, day of the month) under the bars, as many as fit apart."""
     peak: str = ""
@@ -81,6 +83,23 @@ def _ticks(days: tuple[date, ...], slot: float) -> list[tuple[float, str]]:
     return [
         (round(i * slot + slot / 2, 1), f"{d:%-d}") for i, d in enumerate(days) if i % step == 0
     ]
+
+
+def _row(r: DeviceRow, css: str) -> Legend:
+    """The table row of one device."""
+    return Legend(
+        r.name,
+        r.vendor,
+        css,
+        r.cycle_bytes,
+        r.share,
+        r.day_bytes,
+        r.usual_bytes,
+        source_label(r),
+        r.key,
+        r.named,
+        r.unrenamed,
+    )
 
 
 def who_used_it(view: DevicesView) -> WhoUsedIt | None:
@@ -120,22 +139,7 @@ def who_used_it(view: DevicesView) -> WhoUsedIt | None:
                     title,
                 )
             )
-    legend = [
-        Legend(
-            r.name,
-            r.vendor,
-            f"dev{i}",
-            r.cycle_bytes,
-            r.share,
-            r.day_bytes,
-            r.usual_bytes,
-            source_label(r),
-            r.key,
-            r.named,
-            r.unrenamed,
-        )
-        for i, r in enumerate(top)
-    ]
+    legend = [_row(r, f"dev{i}") for i, r in enumerate(top)]
     if rest:
         total = sum(r.cycle_bytes for r in rest)
         share = total / view.meter_bytes if view.meter_bytes else None
@@ -149,23 +153,7 @@ def who_used_it(view: DevicesView) -> WhoUsedIt | None:
                 "no device", "meter − devices", "nodev", view.unaccounted_bytes, share, None, None
             )
         )
-    gateways = [
-        Legend(
-            r.name,
-            r.vendor,
-            "",
-            r.cycle_bytes,
-            r.share,
-            r.day_bytes,
-            r.usual_bytes,
-            source_label(r),
-            r.key,
-            r.named,
-            r.unrenamed,
-        )
-        for r in view.rows
-        if not r.summed
-    ]
+    gateways = [_row(r, "") for r in view.rows if not r.summed]
     first, last = view.days[0], view.days[-1]
     span = f"{first:%b %-d}"
     if last != first:
@@ -182,6 +170,7 @@ def who_used_it(view: DevicesView) -> WhoUsedIt | None:
         f"{view.day:%b %-d}",
         view.meter_bytes is not None,
         gateways,
+        others=[_row(r, "devother") for r in rest],
         ticks=_ticks(view.days, slot),
         peak=f"{format_bytes(max(totals, default=0))} a day at most",
         span=span,

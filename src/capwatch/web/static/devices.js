@@ -11,7 +11,7 @@
   async function save(box, form, status) {
     const input = form.querySelector("input");
     const button = form.querySelector("button");
-    const shown = box.closest("td").querySelector(".dev-name");
+    const shown = box.parentElement.querySelector(".dev-name");
     const summary = box.querySelector("summary");
     const wanted = input.value.trim();
     button.disabled = true;

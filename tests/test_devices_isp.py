@@ -111,6 +111,10 @@ def test_the_view_the_cli_and_the_api_show_them_with_their_source(
         ("Upstairs", 301 * GB, ("xfinity",), True, True),
         ("12:34:56:78:90:ab", 107 * GB, ("xfinity",), True, True),
     ]
+    # No device_spike for the ISP's whole-GB figures (a gap between polls would read as one).
+    from capwatch.alerts.devices import spike_conditions
+
+    assert spike_conditions(view, settings.account("home").alerts, []) == []
     # Alone, the gateways are the devices: together they are the meter (301 + 107 = 408).
     assert (view.meter_bytes, view.devices_bytes, view.unaccounted_bytes) == (408 * GB, 408 * GB, 0)
 

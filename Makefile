@@ -109,7 +109,7 @@ docs: $(STAMP_TEST)
 clean:
 	rm -rf $(VENV) $(HA_VENV) .pytest_cache .mypy_cache .ruff_cache
 
-# The README's screenshots (docs/screenshots: overview and account page, phone and desktop,
-# light and dark), regenerated in Debian's Chromium from a seeded store at a pinned instant.
+# The README's screenshots (docs/screenshots: overview, account page and its "Who used it",
+# phone and desktop, light and dark), regenerated in Debian's Chromium from a seeded store at a pinned instant.
 screenshots: deps-test
 	UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_web_browser.py -k test_screenshots

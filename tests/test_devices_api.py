@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,45 @@ def test_days_no_cycle_can_hold_are_422s_in_the_framework_shape(
     assert answer.status_code == 422
     detail = answer.json()["detail"]
     assert isinstance(detail, list) and detail[0]["loc"][0] == "query"
+
+
+def test_account_page_has_a_labelled_rename_control_per_device(client: TestClient) -> None:
+    html = client.get("/accounts/home").text
+    # Hidden until /static/devices.js shows it (it calls the PUT route with the CSRF header).
+    assert f'<details class="rename" data-key="mac:{TV}" data-unrenamed="{TV}" hidden>' in html
+    assert f'<summary aria-label="Rename {TV}">rename</summary>' in html
+    assert f'<label for="rename-1">Name<span class="sr-only"> for {TV}</span></label>' in html
+    assert '<script src="/static/devices.js" defer></script>' in html
+    js = client.get("/static/devices.js")
+    assert js.status_code == 200 and '"X-Capwatch-Request": "1"' in js.text
+    assert "<noscript>" in html  # says how to rename without the script
+
+
+def test_no_device_is_the_meter_through_the_same_day_as_the_devices(tmp_path: Path) -> None:
+    """Today's meter (a partial day no device figure covers yet) is not "no device"."""
+    from capwatch.models import Reading
+    from capwatch.service.devices import account_devices
+    from tests.test_devices_cli import CS
+
+    url = f"sqlite:///{tmp_path / 'capwatch.db'}"
+    settings = validate_text(
+        f'data_dir = "{tmp_path}"\ndatabase_url = "{url}"\n'
+        '[[accounts]]\nname = "home"\nprovider = "xfinity"\ncap = "1200 GB"\n'
+        '[accounts.cycle]\ntimezone = "America/New_York"\n',
+        tmp_path / "capwatch.toml",
+    )
+    seed_month(url)
+    store = open_store(url)
+    try:
+        meter = store.latest_reading("home")
+        assert meter is not None
+        this_morning = NOW - timedelta(hours=1)  # 9:00 on 29 November in New York
+        store.add_readings(
+            [Reading("home", this_morning, CS, meter.used_bytes + 50 * GB, 1200 * GB, "isp")]
+        )
+        _, view = account_devices(settings, store, "home", NOW)
+    finally:
+        store.close()
+    assert view.day.isoformat() == "2026-11-28"
+    assert view.meter_bytes == meter.used_bytes  # through 28 November, as the devices are
+    assert view.unaccounted_bytes == 280 * GB

@@ -139,3 +139,29 @@ def test_display_name_prefers_a_rename_then_the_config(store: Store) -> None:
     store.rename_device("home", "10.0.0.6", "Office printer")
     shown = {d.key: display_name(d, {}) for d in store.device_list("home")}
     assert shown == {"mac:b8:27:eb:12:34:56": "b8:27:eb:12:34:56", "ip:10.0.0.6": "Office printer"}
+
+
+def test_an_isp_devices_cycle_figure_grows_day_by_day(store: Store) -> None:
+    """The ISP's cycle-to-date figure per device: its growth lands on each poll's local day."""
+    from capwatch.models import DeviceUsage, Reading
+    from capwatch.store import PollRecord
+
+    start = datetime(2026, 12, 1, 5, tzinfo=UTC)  # local midnight in New York
+    end = datetime(2027, 1, 1, 5, tzinfo=UTC)
+
+    def poll(at: datetime, gb: int) -> None:
+        reading = Reading("home", at, start, gb * 10**9, None, "xfinity")
+        devices = [DeviceUsage(PI_MAC, gb * 10**9)]
+        assert store.record_poll(PollRecord(reading, end, devices=devices))
+
+    poll(LATE_EVENING, 100)  # 23:30 on 1 December in New York
+    poll(LATE_EVENING + timedelta(hours=1), 130)  # 00:30 on 2 December
+    poll(LATE_EVENING + timedelta(hours=2), 120)  # the ISP lowered it: nothing changes
+    days = [(d.key, d.day, d.source, d.bytes) for d in store.device_days("home")]
+    pi = "mac:b8:27:eb:12:34:56"
+    assert days == [
+        (pi, date(2026, 12, 1), "isp:xfinity", 100 * 10**9),
+        (pi, date(2026, 12, 2), "isp:xfinity", 30 * 10**9),
+    ]
+    (device,) = store.device_list("home")
+    assert (device.key, device.vendor, device.addresses) == (pi, "Raspberry Pi Foundation", ())

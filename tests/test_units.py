@@ -151,3 +151,42 @@ def test_percent_and_pace_one_way(value: float, percent: str, pace: str) -> None
     assert format_percent(value) == percent  # 99.96% is not yet the cap: never "100.0%"
     assert format_pace(value / 100) == pace
     assert format_percent(None) == format_pace(None) == "-"
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "shown"),
+    [
+        (980 * 10**9, 1_050 * 10**9, "980 GB–1.05 TB"),
+        (1_050 * 10**9, 1_210 * 10**9, "1.05–1.21 TB"),
+        (0, 500 * 10**6, "0–500 MB"),  # not "0 GB–500 MB"
+        (0, 400_000, "0 MB"),  # not "0 GB–0 MB" (a first run's forecast)
+        (0, 0, "0 GB"),
+        (0, 30 * 10**9, "0–30.0 GB"),
+    ],
+)
+def test_format_range_keeps_one_unit_and_one_zero(low: int, high: int, shown: str) -> None:
+    from capwatch.units import format_range
+
+    assert format_range(low, high) == shown
+
+
+def test_no_pace_before_anything_is_counted() -> None:
+    """A first run's baseline (0 used) has nothing to pace: "-", not "0.00x"."""
+    from datetime import UTC, datetime
+
+    from capwatch.analysis.summary import summarize
+    from capwatch.models import Cycle, Reading
+    from capwatch.units import format_pace
+
+    cycle = Cycle(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
+    now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+    def pace_of(used: int) -> str:
+        reading = Reading("host", now, cycle.start, used, 500 * 10**9, "host")
+        s = summarize(
+            account="host", cycle=cycle, readings=[reading], cap_bytes=500 * 10**9, now=now
+        )
+        return format_pace(s.pace)
+
+    assert pace_of(0) == "-"
+    assert pace_of(200 * 10**9) == "0.62x"  # 200 GB of the 325 GB planned by the 20th, noon

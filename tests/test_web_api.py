@@ -103,7 +103,8 @@ def test_pages_show_the_api_numbers(web_app: WebServer) -> None:
     assert f'data-bytes="{isp["used_bytes"]}">{format_bytes(isp["used_bytes"])}' in overview
     page = client.get("/accounts/isp").text
     assert 'id="poll-now"' in page and 'src="/static/chart.js"' in page
-    assert "Living room TV" in page and "CannotConnect" in page
+    # The seeded netflow devices, renamed, in "Who used it" (which replaces the ISP's list).
+    assert "Living-room TV" in page and "CannotConnect" in page
     assert f'data-bytes="{isp["forecast"]["expected_bytes"]}"' in page
     js = client.get("/static/chart.js")
     assert js.status_code == 200 and "javascript" in js.headers["content-type"]

@@ -146,7 +146,12 @@ def test_the_page_script_formats_figures_as_the_server_does(
     sizes = [0, 5 * 10**8, 1_500_000_000, 99_950_000_000, 412_500_000_000, 1229 * 10**9]
     shown = page.evaluate("ns => ns.map(n => window.capwatchFormat.bytes(n))", sizes)
     assert shown == [format_bytes(n) for n in sizes]
-    pairs = [(980 * 10**9, 1_050 * 10**9), (1_050 * 10**9, 1_210 * 10**9)]
+    pairs = [
+        (980 * 10**9, 1_050 * 10**9),
+        (1_050 * 10**9, 1_210 * 10**9),
+        (0, 500 * 10**6),  # a first run's forecast: 0–500 MB, not 0 GB–500 MB
+        (0, 400_000),  # both ends read 0: one "0 MB"
+    ]
     ranges = page.evaluate("ps => ps.map(p => window.capwatchFormat.range(p[0], p[1]))", pairs)
     assert ranges == [format_range(a, b) for a, b in pairs]
     shares = [0.0, 51.25, 99.96, 116.34]
@@ -242,4 +247,68 @@ def test_screenshots(
     assert (bg == "rgb(255, 255, 255)") == (scheme == "light")
     for name in ("overview", "account"):
         assert (out / f"{name}-{device}-{scheme}.png").stat().st_size > 10_000
+    page.context.close()
+
+
+def test_rename_a_device_on_the_page(web_server: WebServer, web_browser: Any) -> None:
+    """The "Who used it" rename control: keyboard-reachable, labelled, calls the devices API
+    with its CSRF header, and a cleared name falls back to the MAC."""
+    page = _page(web_browser, viewport=VIEWS["phone"])
+    page.goto(web_server.url + "/accounts/isp")
+    section = page.locator('section[aria-labelledby="h-who"]')
+    phone = "da:a1:19:07:43:03"
+    row = section.locator("tr", has=page.locator(f'details[data-key="mac:{phone}"]'))
+    assert row.locator(".dev-name").inner_text() == phone
+    row.locator("summary").focus()
+    page.keyboard.press("Enter")  # opens the form, the name field takes the focus
+    field = page.get_by_label(f"Name for {phone}")
+    assert field.evaluate("e => e === document.activeElement")
+    field.fill("  Kid's phone ")
+    page.keyboard.press("Enter")
+    status = row.locator('[role="status"]')
+    status.filter(has_text="Renamed to Kid's phone.").wait_for()
+    assert row.locator(".dev-name").inner_text() == "Kid's phone"
+    names = {
+        d["key"]: d["name"] for d in _api(web_server, "/accounts/isp/devices/daily")["devices"]
+    }
+    assert names[f"mac:{phone}"] == "Kid's phone"
+    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWS["phone"]["width"]
+
+    page.reload()
+    row = section.locator("tr", has=page.locator(f'details[data-key="mac:{phone}"]'))
+    assert row.locator(".dev-name").inner_text() == "Kid's phone"
+    row.locator("summary").click()
+    page.get_by_label("Name for Kid's phone").fill("")
+    row.get_by_role("button", name="Save").click()
+    row.locator('[role="status"]').filter(has_text=f"Name cleared: {phone}.").wait_for()
+    assert row.locator(".dev-name").inner_text() == phone
+    page.context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_screenshots_who_used_it(
+    shots_server: WebServer, web_browser: Any, tmp_path: Path, device: str, scheme: str
+) -> None:
+    """The "Who used it" section over a month of seeded devices (the README's devices part);
+    into docs/screenshots with ``make screenshots``. Nothing in it overflows or overlaps."""
+    out = SHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    out.mkdir(parents=True, exist_ok=True)
+    page = _page(web_browser, viewport=VIEWS[device], color_scheme=scheme, timezone_id=WEB_ZONE)
+    page.goto(shots_server.url + "/accounts/isp")
+    page.wait_for_selector('[data-ready="1"]')
+    section = page.locator('section[aria-labelledby="h-who"]')
+    assert section.locator("tbody tr").count() == 7  # five devices, "2 other devices", no device
+    assert section.locator("tbody > tr > td > details.rename:not([hidden])").count() == 5
+    others = section.locator("details.others li")  # what "2 other devices" adds up
+    assert others.count() == 2 and others.locator("details.rename:not([hidden])").count() == 2
+    assert any(text.startswith("Hue bridge") for text in others.all_text_contents())
+    section.locator("details.others > summary").click()  # opened, as in the screenshot
+    html = ":is(p, table, tr, td, th, span:not(.sr-only), details, summary, small)"
+    assert page.evaluate(CLIPPED, f'section[aria-labelledby="h-who"] {html}') == []
+    assert page.evaluate(OVERLAPS, "svg.who text") == []  # the day numbers and the peak
+    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWS[device]["width"]
+    path = out / f"who-used-it-{device}-{scheme}.png"
+    section.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000
     page.context.close()

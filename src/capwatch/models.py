@@ -84,7 +84,8 @@ class DeviceCounter:
 class Device:
     """A device as people know it: a MAC (or an address where no MAC is known) and its name.
 
-    ``key`` is ``mac:<aa:bb:cc:dd:ee:ff>`` or ``ip:<address>``; ``addresses`` are the IPv4 and
+    ``key`` is ``mac:<aa:bb:cc:dd:ee:ff>``, ``ip:<address>``, or ``isp:<id>`` for a device an
+    ISP reports by an id that is not a usable MAC; ``addresses`` are the IPv4 and
     IPv6 addresses folded onto it, ``vendor`` the MAC's OUI registrant.
     """
 
@@ -100,7 +101,7 @@ class Device:
     @property
     def label(self) -> str:
         """The user's name for it, else its MAC, else its address."""
-        return self.name or self.mac or self.key.removeprefix("ip:")
+        return self.name or self.mac or self.key.removeprefix("ip:").removeprefix("isp:")
 
 
 @dataclass(frozen=True, slots=True)

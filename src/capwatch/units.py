@@ -136,10 +136,12 @@ def _people(value: float) -> str:
 
 
 def format_range(low: int, high: int) -> str:
-    """``1.05–1.21 TB`` when both ends share a unit, else ``980 GB–1.05 TB``."""
+    """``1.05–1.21 TB`` when both ends share a unit, else ``980 GB–1.05 TB``; a zero low end
+    takes the high end's unit (``0–500 MB``), and ends that read the same are one (``0 MB``)."""
     a, b = format_bytes(low), format_bytes(high)
-    if a.split()[1] == b.split()[1]:
-        return f"{a.split()[0]}–{b}"
+    (na, ua), (nb, ub) = a.split(), b.split()
+    if low == 0 or ua == ub:
+        return b if na == nb else f"{na}–{b}"
     return f"{a}–{b}"
 
 

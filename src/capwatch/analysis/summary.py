@@ -85,7 +85,9 @@ def summarize(
         forecast=fc,
         daily_allowance_bytes=daily_allowance(used, cap, now, cycle) if used is not None else None,
         days_left=days_left(now, cycle),
-        pace=pace(used, cap, now, cycle) if used is not None else None,
+        # Nothing counted yet (a first run's baseline, an ISP's 0 GB on day one): nothing to
+        # pace, rather than "0.00x", which reads as far under plan.
+        pace=pace(used, cap, now, cycle) if used else None,
         overage_cost=overage_cost(projected, cap, overage) if projected is not None else None,
         last_reading_at=last.observed_at if last is not None else None,
         status=status,

@@ -67,7 +67,7 @@ def _table(view: Any, *, explicit_day: bool) -> None:
     from rich import box
     from rich.table import Table
 
-    from capwatch.analysis.devices import sparkline
+    from capwatch.analysis.devices import source_label, sparkline
     from capwatch.units import format_bytes as fb
     from capwatch.units import format_percent
 
@@ -83,6 +83,11 @@ def _table(view: Any, *, explicit_day: bool) -> None:
     for header in ("Cycle", "Share", f"{view.day:%b %d}" if explicit_day else "Yest.", "Usual"):
         table.add_column(header, justify="right", no_wrap=True, min_width=5)
     table.add_column("Last 10 days", no_wrap=True, min_width=10)
+    # One source for every row says nothing: its column shows only when they differ.
+    mixed = len({source_label(r) for r in view.rows}) > 1 or any(r.isp for r in view.rows)
+    if mixed:
+        table.add_column("Source", no_wrap=True)
+    extra = [""] if mixed else []
     for r in view.rows:
         table.add_row(
             r.name,
@@ -92,9 +97,11 @@ def _table(view: Any, *, explicit_day: bool) -> None:
             fb(r.day_bytes),
             fb(r.usual_bytes) if r.usual_bytes is not None else "",
             f"[blue]{sparkline(r.daily, 10)}[/blue]",
+            *([source_label(r)] if mixed else []),
+            style=None if r.summed else "dim",
         )
     if not view.rows:
-        table.add_row("no device data in this cycle", "", "", "", "", "", "")
+        table.add_row("no device data in this cycle", "", "", "", "", "", "", *extra)
     if view.unaccounted_bytes is not None:
         share = view.unaccounted_bytes / view.meter_bytes * 100 if view.meter_bytes else None
         table.add_row(
@@ -105,5 +112,11 @@ def _table(view: Any, *, explicit_day: bool) -> None:
             "",
             "",
             sparkline(view.unaccounted_daily or (), 10),
+            *extra,
         )
     console().print(table)
+    if any(not r.summed for r in view.rows):
+        console().print(
+            "[dim]ISP (per gateway): the ISP's own figure, which holds the devices above; "
+            "not added to them.[/dim]"
+        )

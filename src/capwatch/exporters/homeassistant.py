@@ -12,6 +12,9 @@ new sum at a rollover (``total_increasing`` would take a downward correction for
 and add the whole corrected figure as new usage). Counter sources fit the same description:
 their cycle usage only rises within a cycle and restarts at the cycle's start.
 
+Device sensors (``device_<key>_<metric>``) are the devices the coordinator hands over: those the
+user named, keyed by device key, so a rename changes a sensor's name and not its unique id.
+
 Every instance has its own availability topic; an entity lists the topics of every instance
 known to serve its account, with ``availability_mode: any``.
 """
@@ -88,6 +91,12 @@ class Topics:
         if len(parts) != 3 or not parts[0].startswith("capwatch_"):
             return None
         return parts[0].removeprefix("capwatch_")
+
+    def object_of_config(self, topic: str) -> str | None:
+        """The object key of a capwatch discovery config topic (None for other topics)."""
+        if self.account_of_config(topic) is None:
+            return None
+        return topic[len(f"{self.discovery_prefix}/sensor/") :].split("/")[1]
 
     @property
     def ha_status(self) -> str:

@@ -15,6 +15,11 @@ The shared ``<base>/bridge/availability`` of earlier versions is cleared (its re
 deleted) on connect. Retained discovery configs of accounts no longer in the configuration
 (removed or disabled) are deleted (an empty retained payload) when the broker hands them over
 at subscription, with the account's retained state.
+
+Device sensors come and go with the devices handed over (the ones the user named): each
+publish of an account deletes the retained config of every device sensor of that account on
+the broker (seen at subscription, or published earlier) that is no longer among them, so a
+device un-named while capwatch was stopped loses its sensor at the next publish too.
 """
 
 from __future__ import annotations
@@ -83,6 +88,7 @@ class MqttExporter(Exporter):
         self._retained: dict[str, bytes] = {}
         self._latest: dict[str, tuple[CycleSummary, tuple[DeviceUsage, ...]]] = {}
         self._peers: dict[str, bool] = {}  # other instances' slug -> online
+        self._device_configs: dict[str, set[str]] = {}  # account slug -> device config topics
         self._connected = threading.Event()
         self._last_error = "no connection yet"
         self._fallback_instance = f"{socket.gethostname() or 'capwatch'}-{os.getpid()}"
@@ -203,7 +209,28 @@ class MqttExporter(Exporter):
         elif (peer := topics.instance_of(message.topic)) is not None:
             self._on_peer(client, peer, message.payload.strip() == b"online")
         elif topics.account_of_config(message.topic) is not None:
+            self._note_device_config(message.topic, bytes(message.payload))
             self._retire(client, message.topic, bytes(message.payload))
+
+    def _note_device_config(self, topic: str, payload: bytes) -> None:
+        """Remember a device sensor config of ours on the broker (forget a deleted one)."""
+        account = self.topics.account_of_config(topic)
+        key = self.topics.object_of_config(topic)
+        if account is None or key is None or not key.startswith("device_"):
+            return
+        with self._lock:
+            known = self._device_configs.setdefault(account, set())
+            if not payload:
+                known.discard(topic)
+                return
+            try:
+                state_topic = json.loads(payload).get("state_topic")
+            except (ValueError, AttributeError):
+                return
+            if isinstance(state_topic, str) and state_topic.startswith(
+                f"{self.settings.base_topic}/"
+            ):
+                known.add(topic)
 
     def _on_peer(self, client: mqtt.Client, peer: str, online: bool) -> None:
         """Another instance came or went: list the instances online in discovery again."""
@@ -276,7 +303,16 @@ class MqttExporter(Exporter):
             currency=self.context.currencies.get(summary.account, "$"),
         )
         configs = discovery_configs(summary, devices, self.topics, options)
-        return {topic: _encode(config) for topic, config in configs.items()}
+        out = {topic: _encode(config) for topic, config in configs.items()}
+        current = {t for t in out if (self.topics.object_of_config(t) or "").startswith("device_")}
+        with self._lock:
+            known = self._device_configs.setdefault(slug(summary.account), set())
+            gone = known - current
+            known.clear()
+            known.update(current)
+        for topic in sorted(gone):  # a device no longer named: its sensor goes
+            out[topic] = b""
+        return out
 
     async def publish(
         self,

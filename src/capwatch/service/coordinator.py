@@ -440,7 +440,18 @@ class Coordinator:
         task.add_done_callback(self._export_tasks.discard)
 
     async def _export(self, name: str, summary: Any) -> None:
-        devices = {name: await asyncio.to_thread(self.store.devices, name, summary.cycle.start)}
+        from capwatch.service.devices import named_devices
+
+        # The devices the user named, by key: a bounded set, and a series survives a rename.
+        # Not exporting on a failure: an empty list would retire every device's sensor.
+        try:
+            named = await asyncio.to_thread(
+                named_devices, self.settings, self.store, name, self.clock()
+            )
+        except Exception:
+            log.exception("reading the named devices of %s failed; not exported", name)
+            return
+        devices = {name: named}
         for exporter in self.exporters:
             t0 = time.monotonic()
             try:

@@ -60,6 +60,13 @@ def account_devices(
     record = records.get(cycle.start)
     cumulative = [(d.day, d.used_bytes) for d in store.daily_usage(account, cycle.start)]
     meter_daily = dict(daily_increments(cumulative)) if cumulative else None
+    # The devices are counted through the view's day, so the meter is too: the last reading
+    # of that day (today's traffic would otherwise all read as "no device"); a cycle shown to
+    # its last day has its own total.
+    through = [used for d, used in cumulative if d <= shown]
+    meter = through[-1] if through else None
+    if record is not None and shown >= days[-1]:
+        meter = record.used_bytes
     view = devices_view(
         account,
         store.device_list(account),
@@ -68,7 +75,7 @@ def account_devices(
         ),
         days,
         shown,
-        meter_bytes=record.used_bytes if record is not None else None,
+        meter_bytes=meter,
         meter_daily=meter_daily,
         names=settings.device_names,
     )
@@ -101,10 +108,37 @@ def view_dict(cycle: Any, view: Any) -> dict[str, Any]:
                 "day_bytes": r.day_bytes,
                 "usual_bytes": r.usual_bytes,
                 "daily": list(r.daily),
+                "sources": list(r.sources),
+                "isp": r.isp,
+                "summed": r.summed,
+                "named": r.named,
             }
             for r in view.rows
         ],
     }
+
+
+def named_devices(
+    settings: Settings, store: Store, account: str, now: datetime
+) -> list[DeviceUsage]:
+    """This cycle's bytes of every device the user named (a rename or ``[device_names]``), by
+    device key (so a series outlives a rename), for the exporters; 0 for a named device quiet
+    this cycle, so its Home Assistant sensor stays."""
+    from capwatch.analysis.devices import is_named
+    from capwatch.devices import display_name
+    from capwatch.models import DeviceUsage
+
+    listed = store.device_list(account)
+    named = [(d, display_name(d, settings.device_names)) for d in listed]
+    named = [(d, n) for d, n in named if is_named(d, n)]
+    if not named:
+        return []
+    _, view = account_devices(settings, store, account, now)
+    cycle = {r.key: r.cycle_bytes for r in view.rows}
+    return sorted(
+        (DeviceUsage(d.key, cycle.get(d.key, 0), n) for d, n in named),
+        key=lambda u: (u.name or "", u.device_id),
+    )
 
 
 METRIC_TOP_DEVICES = 10
@@ -121,9 +155,10 @@ def metric_devices(
     if not store.device_list(account):
         return []
     _, view = account_devices(settings, store, account, now)
-    top = view.rows[:METRIC_TOP_DEVICES]
+    rows = [r for r in view.rows if r.summed]  # an ISP's gateway beside LAN devices: no twice
+    top = rows[:METRIC_TOP_DEVICES]
     out = [DeviceUsage(r.key, r.cycle_bytes, r.name) for r in top]
-    rest = sum(r.cycle_bytes for r in view.rows[METRIC_TOP_DEVICES:])
-    if len(view.rows) > METRIC_TOP_DEVICES:
+    rest = sum(r.cycle_bytes for r in rows[METRIC_TOP_DEVICES:])
+    if len(rows) > METRIC_TOP_DEVICES:
         out.append(DeviceUsage("other", rest, "other devices"))
     return out

@@ -5,24 +5,81 @@ to ``device_days`` (the account's local day of the observation), so what was sto
 counted again nor lost across a restart. A polled source (UniFi, nlbwmon) passes the counter
 state its deltas came from with them (``counters``), written in that same transaction; a state
 not read again for :data:`COUNTER_KEEP` is forgotten.
+
+An ISP that reports usage per device of its own (Xfinity's ``devices[]``: per gateway, a figure
+for the cycle so far) is written by :func:`add_isp_device_days` in the poll's transaction: the
+growth of that figure since what is stored for the cycle lands on the reading's local day, under
+the source ``isp:<provider source>`` (:data:`ISP_SOURCE_PREFIX`), keyed by the MAC where the id is
+a usable one, else ``isp:<id>``. A figure lower than what is stored (the ISP revised it down)
+changes nothing: the stored days stay as they were.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from capwatch import devices as dev
 from capwatch.errors import InputError
-from capwatch.models import Device, DeviceCounter, DeviceDay, DeviceTraffic
+from capwatch.models import Device, DeviceCounter, DeviceDay, DeviceTraffic, DeviceUsage
 from capwatch.store import schema as s
 from capwatch.store._base import MAX_BIGINT, StoreBase, byte_count, insert, label, utc
 
 COUNTER_KEEP = timedelta(days=40)
 """How long a client's counter state is kept after its last read (a period and some)."""
+
+ISP_SOURCE_PREFIX = "isp:"
+"""The source of device days an ISP reported (per gateway), not a LAN source's count."""
+
+
+def isp_device_key(device_id: str) -> tuple[str, str | None]:
+    """(device key, MAC) of an ISP's device id: its MAC's key where it is a usable MAC."""
+    try:
+        mac = dev.normalize_mac(device_id)
+    except InputError:
+        mac = None
+    if mac is not None and dev.is_usable_mac(mac):
+        return dev.mac_key(mac), mac
+    return f"{ISP_SOURCE_PREFIX}{device_id.strip()}"[:64], None
+
+
+def add_isp_device_days(
+    conn: Connection,
+    aid: int,
+    tz: ZoneInfo,
+    cycle: tuple[datetime, datetime | None],
+    when: datetime,
+    source: str,
+    devices: Sequence[DeviceUsage],
+) -> None:
+    """Add the growth of each ISP device's cycle figure to its day (see the module docstring)."""
+    start, end = cycle
+    first = start.astimezone(tz).date()
+    day = when.astimezone(tz).date()
+    if end is not None:  # right after a rollover the ISP still reports the closed cycle
+        day = min(day, (end - timedelta(microseconds=1)).astimezone(tz).date())
+    day = max(day, first)
+    src = f"{ISP_SOURCE_PREFIX}{source}"[:64]
+    t = s.device_days
+    for item in devices:
+        key, mac = isp_device_key(item.device_id)
+        stored = conn.scalar(
+            select(func.coalesce(func.sum(t.c.bytes), 0)).where(
+                t.c.account_id == aid,
+                t.c.device_key == key,
+                t.c.source == src,
+                t.c.day >= first,
+                t.c.day <= day,
+            )
+        )
+        DevicesMixin._see_device(conn, aid, key, mac, None, when)
+        grown = item.used_bytes - int(stored or 0)
+        if grown > 0:
+            DevicesMixin._add_day(conn, aid, key, day, src, grown, when)
 
 
 def _resolve(
@@ -132,7 +189,7 @@ class DevicesMixin(StoreBase):
 
     @staticmethod
     def _see_device(
-        conn: Connection, aid: int, key: str, mac: str | None, address: str, when: datetime
+        conn: Connection, aid: int, key: str, mac: str | None, address: str | None, when: datetime
     ) -> None:
         d = s.devices
         row = {
@@ -152,6 +209,8 @@ class DevicesMixin(StoreBase):
                 where=d.c.last_seen < when,
             )
         )
+        if address is None:
+            return
         a = s.device_addresses
         stmt = insert(conn, a).values(
             account_id=aid, address=address, device_key=key, last_seen=when

@@ -17,6 +17,7 @@ from capwatch.store import _aggregates as agg
 from capwatch.store import _records as rec
 from capwatch.store import schema as s
 from capwatch.store._base import StoreBase, insert, label, utc, zone
+from capwatch.store._devices import add_isp_device_days
 from capwatch.store._plan import check_usage, upsert_allowance_usage
 from capwatch.store.api import CycleRecord, DailyUsage, PollRecord
 
@@ -103,7 +104,7 @@ class ReadingsMixin(StoreBase):
             # RETURNING, not rowcount: psycopg reports -1 for INSERT .. ON CONFLICT here.
             stored = conn.execute(stmt.returning(t.c.account_id)).first() is not None
             if stored:
-                self._write_poll_extras(conn, aid, row, record, checked)
+                self._write_poll_extras(conn, aid, tz, row, record, checked)
                 upsert_allowance_usage(conn, aid, usage)
             if record.log is not None:
                 entry = dataclasses.replace(record.log, reading_stored=stored)
@@ -112,7 +113,12 @@ class ReadingsMixin(StoreBase):
 
     @staticmethod
     def _write_poll_extras(
-        conn: Connection, aid: int, row: agg.Row, record: PollRecord, checked: rec.PollExtras
+        conn: Connection,
+        aid: int,
+        tz: ZoneInfo,
+        row: agg.Row,
+        record: PollRecord,
+        checked: rec.PollExtras,
     ) -> None:
         agg.apply_new_readings(conn, [row])
         agg.backfill_history(
@@ -120,6 +126,15 @@ class ReadingsMixin(StoreBase):
         )
         agg.infer_cycle_ends(conn, [aid])
         agg.upsert_devices(conn, aid, row.cycle_start, row.observed_at, record.devices)
+        add_isp_device_days(
+            conn,
+            aid,
+            tz,
+            (row.cycle_start, row.cycle_end),
+            row.observed_at,
+            row.source,
+            record.devices,
+        )
         rec.upsert_counter_states(conn, aid, checked.counter_states)
         rec.insert_raw_counters(conn, aid, row.observed_at, record.raw_counters)
         if record.payload is not None:

@@ -225,13 +225,9 @@ def _mount_metrics(app: FastAPI, settings: Settings, store: Store) -> None:
         from capwatch.service.devices import metric_devices
 
         now = app.state.clock()
-        devices = {
-            s.account: [
-                *store.devices(s.account, s.cycle.start),
-                *metric_devices(settings, store, s.account, now),
-            ]
-            for s in summaries
-        }
+        # The ISP's own devices (Xfinity's devices[]) are in the devices view, by device key:
+        # adding its raw list too would count each gateway twice.
+        devices = {s.account: metric_devices(settings, store, s.account, now) for s in summaries}
         return summaries, devices
 
     @functools.cache

@@ -35,6 +35,19 @@ class DeviceDaysOut(BaseModel):
     day_bytes: int = Field(description="On `day`.")
     usual_bytes: int | None = Field(description="Median of its earlier days (28 at most).")
     daily: list[int] = Field(description="Bytes on each of `days`.")
+    sources: list[str] = Field(
+        description="Where the figures come from: a LAN source (`netflow`) or the ISP "
+        "(`xfinity`); a device a LAN source counts shows that source's figures only."
+    )
+    isp: bool = Field(description="The ISP's own per-device (per-gateway) figure.")
+    named: bool = Field(
+        description="Named by you (a rename or [device_names]): such devices get a Home "
+        "Assistant sensor and a series in Graphite and InfluxDB."
+    )
+    summed: bool = Field(
+        description="In `devices_bytes` and `unaccounted_bytes`; false for an ISP's gateway "
+        "while LAN sources count the devices behind it (their bytes are in it)."
+    )
 
 
 class DevicesOut(BaseModel):

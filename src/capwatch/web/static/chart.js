@@ -23,7 +23,9 @@
   }
   function fmtRange(lo, hi) {
     const a = fmtBytes(lo), b = fmtBytes(hi);
-    return a.split(" ")[1] === b.split(" ")[1] ? a.split(" ")[0] + "\u2013" + b : a + "\u2013" + b;
+    const na = a.split(" ")[0], ua = a.split(" ")[1], nb = b.split(" ")[0], ub = b.split(" ")[1];
+    if (lo === 0 || ua === ub) return na === nb ? b : na + "\u2013" + b;
+    return a + "\u2013" + b;
   }
   function fmtPercent(p) {
     if (p === null || p === undefined) return "-";

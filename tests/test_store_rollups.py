@@ -87,9 +87,9 @@ def expected_series(
 def auto_rollup(
     every: Sequence[Reading], start: datetime | None, end: datetime | None, points: int, tz: Any
 ) -> str:
-    """``day`` when the range holds at least ``points`` daily buckets, else ``hour``."""
-    days = sum(_inside(r, start, end) for r in _lasts(every, "day", tz))
-    return "day" if days >= points else "hour"
+    """``hour`` when the range holds at most 4 x ``points`` hourly buckets, else ``day``."""
+    hours = sum(_inside(r, start, end) for r in _lasts(every, "hour", tz))
+    return "hour" if hours <= 4 * points else "day"
 
 
 def stored_rollup(store: Store, name: str, rollup: str) -> dict[Any, tuple[Any, ...]]:
@@ -223,9 +223,11 @@ def test_both_rollups_are_used_by_default(store: Store) -> None:
     name = f"home{next(_names)}"
     every = _seed(store, name)
     assert auto_rollup(every, None, None, 100, NY) == "day"
-    assert auto_rollup(every, None, None, 1000, NY) == "hour"
-    hours = store.rollup_readings(name, None, None, 1000)
-    assert len(hours) == 1000 and hours == store.rollup_readings(name, None, None, 1000, "hour")
+    assert auto_rollup(every, None, None, 2000, NY) == "hour"
+    hours = store.rollup_readings(name, None, None, 2000)
+    assert len(hours) == 2000 and hours == store.rollup_readings(name, None, None, 2000, "hour")
+    days = store.rollup_readings(name, None, None, 100)
+    assert days == store.rollup_readings(name, None, None, 100, "day") != hours[:100]
 
 
 def test_a_time_zone_change_rebuilds_the_days_and_keeps_the_hours(store: Store) -> None:

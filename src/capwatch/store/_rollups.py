@@ -23,6 +23,9 @@ from capwatch.store._base import StoreBase, utc
 from capwatch.store.api import ROLLUPS, thin_indices
 
 TABLES = {"hour": s.hourly_usage, "day": s.daily_usage}
+HOUR_ROWS = 4
+"""The hourly rollup serves a range holding at most this many hourly rows per point asked for;
+a longer one is read by day, so the rows ranked stay a few times ``points`` (or one per day)."""
 
 
 def _span(col: Any, lo: datetime | None, hi: datetime | None) -> list[Any]:
@@ -102,7 +105,7 @@ class RollupsMixin(StoreBase):
         """A long range of readings in at most ``points``, read from a rollup, not the readings.
 
         The series is the last reading of each bucket (``rollup``: ``hour`` or ``day``; by
-        default ``day`` when the range holds at least ``points`` days, else ``hour``) of each
+        default ``hour`` when the range holds at most 4 x ``points`` hours, else ``day``) of each
         cycle whose last reading lies in [start, end), with the range's first and last readings,
         ascending, then thinned like :func:`~capwatch.store.api.thin_indices`.
         """
@@ -119,15 +122,10 @@ class RollupsMixin(StoreBase):
             if aid is None or first is None:
                 return []
             last = _edge(conn, aid, account, span, newest=True) or first
-            counted = None
-            if rollup is None:
-                where = self._where(s.daily_usage, aid, lo, hi)
-                counted = _count(conn, s.daily_usage, where, first, last)
-                rollup = "day" if counted[0] >= points else "hour"
+            rollup = rollup or self._pick(conn, aid, lo, hi, points)
             t = TABLES[rollup]
             where = self._where(t, aid, lo, hi)
-            if counted is None or rollup != "day":
-                counted = _count(conn, t, where, first, last)
+            counted = _count(conn, t, where, first, last)
             n, has_first, has_last = counted
             pre = 0 if has_first else 1
             post = 0 if has_last or last == first else 1
@@ -143,6 +141,17 @@ class RollupsMixin(StoreBase):
             else:
                 out.append(rec.reading(account, rows[j - pre + 1]))
         return out
+
+    def _pick(
+        self, conn: Connection, aid: int, lo: datetime | None, hi: datetime | None, points: int
+    ) -> str:
+        """``hour`` when the range holds at most :data:`HOUR_ROWS` x ``points`` hourly rows
+        (counted no further than that), else ``day``."""
+        t = s.hourly_usage
+        bound = HOUR_ROWS * points
+        inner = select(t.c.account_id).where(*self._where(t, aid, lo, hi)).limit(bound + 1)
+        hours = conn.scalar(select(func.count()).select_from(inner.subquery()))
+        return "hour" if int(hours or 0) <= bound else "day"
 
     @staticmethod
     def _where(t: Table, aid: int, lo: datetime | None, hi: datetime | None) -> list[Any]:

@@ -173,7 +173,7 @@ class Store(Protocol):
         """A long range of readings in at most ``points``, read from a rollup, not the readings.
 
         The series is the last reading of each bucket (``rollup``: ``hour`` or ``day``; by
-        default ``day`` when the range holds at least ``points`` days, else ``hour``) of each
+        default ``hour`` when the range holds at most 4 x ``points`` hours, else ``day``) of each
         cycle whose last reading lies in [start, end), with the range's first and last readings,
         ascending, then thinned like :func:`thin_indices`. Every item is a stored reading.
         """

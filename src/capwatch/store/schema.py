@@ -80,7 +80,7 @@ daily_usage = Table(
     Column("last_observed_at", UtcDateTime, nullable=False),
     Column("last_source", String(64), nullable=False),
     PrimaryKeyConstraint("account_id", "cycle_start", "day"),
-    Index("ix_daily_usage_account_id_last_observed_at", "account_id", "last_observed_at"),
+    Index("ix_daily_usage_last_reading", "account_id", "last_observed_at", "last_source"),
 )
 
 # The hourly rollup: the last reading of each UTC hour of each cycle (zone-independent, so a
@@ -97,7 +97,7 @@ hourly_usage = Table(
     Column("last_observed_at", UtcDateTime, nullable=False),
     Column("last_source", String(64), nullable=False),
     PrimaryKeyConstraint("account_id", "cycle_start", "hour"),
-    Index("ix_hourly_usage_account_id_last_observed_at", "account_id", "last_observed_at"),
+    Index("ix_hourly_usage_last_reading", "account_id", "last_observed_at", "last_source"),
 )
 
 cycles = Table(

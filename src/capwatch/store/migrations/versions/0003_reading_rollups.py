@@ -1,7 +1,7 @@
 """Rollups of the readings for long ranges: ``hourly_usage`` (the last reading, and the highest
-figure, of each UTC hour of each cycle, like ``daily_usage`` is of each local day), filled
-from the readings already stored, and an index on both rollups' last reading time, so a range of
-years is read as a few hundred rows whatever the length of history.
+figure, of each UTC hour of each cycle, as ``daily_usage`` is of each local day), filled from
+the readings already stored, and an index on both rollups' last reading (time, source), so a
+range of years is ranked in the database and only the rows it keeps are read.
 
 Revision ID: 0003_reading_rollups
 Revises: 0002_devices_and_device_days
@@ -69,20 +69,14 @@ def upgrade() -> None:
     )
     dialect = op.get_bind().dialect.name
     op.execute(FILL.format(hour=HOUR_SQL[dialect]))
-    op.create_index(
-        "ix_hourly_usage_account_id_last_observed_at",
-        "hourly_usage",
-        ["account_id", "last_observed_at"],
-    )
-    op.create_index(
-        "ix_daily_usage_account_id_last_observed_at",
-        "daily_usage",
-        ["account_id", "last_observed_at"],
-    )
+    for table in ("hourly_usage", "daily_usage"):  # ranks come from the index, unsorted
+        op.create_index(
+            f"ix_{table}_last_reading", table, ["account_id", "last_observed_at", "last_source"]
+        )
 
 
 def downgrade() -> None:
     """Drop the hourly rollup and the daily one's time index."""
-    op.drop_index("ix_daily_usage_account_id_last_observed_at", table_name="daily_usage")
-    op.drop_index("ix_hourly_usage_account_id_last_observed_at", table_name="hourly_usage")
+    op.drop_index("ix_daily_usage_last_reading", table_name="daily_usage")
+    op.drop_index("ix_hourly_usage_last_reading", table_name="hourly_usage")
     op.drop_table("hourly_usage")

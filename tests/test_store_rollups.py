@@ -377,3 +377,54 @@ def test_any_readings_any_range(
     got = store.rollup_readings(name, start, end, points, rollup)
     assert got == expected_series(stored, start, end, points, rollup, NY)
     assert stored_rollup(store, name, rollup) == expected_rollup(stored, rollup, NY)
+
+
+def _plans(store: Store, call: Any) -> list[str]:
+    """The query plan of every statement ``call`` runs."""
+    from sqlalchemy import event
+
+    engine = store.engine  # type: ignore[attr-defined]
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        seen.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    plans = []
+    with engine.connect() as conn:
+        if store.dialect == "postgresql":
+            conn.exec_driver_sql("SET enable_seqscan = off")
+        for statement, params in seen:
+            if not statement.lstrip().upper().startswith("SELECT"):
+                continue  # BEGIN / ROLLBACK
+            if store.dialect == "sqlite":
+                rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()
+                plans.append("\n".join(str(r[-1]) for r in rows))
+            else:
+                rows = conn.exec_driver_sql("EXPLAIN " + statement, params).all()
+                plans.append("\n".join(str(r[0]) for r in rows))
+    return plans
+
+
+@pytest.mark.parametrize("rollup", ["hour", "day", None])
+def test_long_range_reads_search_indexes_and_never_scan_a_table(
+    store: Store, rollup: str | None
+) -> None:
+    name = f"plan{next(_names)}"
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    store.add_readings(
+        Reading(name, at + timedelta(minutes=17 * i), at, i, None, "x") for i in range(3000)
+    )
+    start, end = at + timedelta(days=3), at + timedelta(days=30)
+    plans = _plans(store, lambda: store.rollup_readings(name, start, end, 50, rollup))
+    assert len(plans) >= 5
+    for plan in plans:
+        if store.dialect == "sqlite":
+            assert "SEARCH" in plan and "SCAN readings" not in plan, plan
+            assert "SCAN hourly_usage" not in plan and "SCAN daily_usage" not in plan, plan
+        else:
+            assert "Seq Scan" not in plan, plan

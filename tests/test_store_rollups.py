@@ -428,3 +428,20 @@ def test_long_range_reads_search_indexes_and_never_scan_a_table(
             assert "SCAN hourly_usage" not in plan and "SCAN daily_usage" not in plan, plan
         else:
             assert "Seq Scan" not in plan, plan
+
+
+def test_prune_and_account_removal_keep_rollups_and_readings_together(store: Store) -> None:
+    """Prune never deletes readings (so it leaves the rollups alone); removing an account row
+    cascades to its readings and both rollups alike."""
+    name = f"gone{next(_names)}"
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    every = [Reading(name, at + timedelta(minutes=9 * i), at, i, None, "x") for i in range(500)]
+    store.add_readings(every)
+    store.prune(at + timedelta(days=3650))
+    assert stored_rollup(store, name, "hour") == expected_rollup(every, "hour", ZoneInfo("UTC"))
+    assert _counts(store, name) == (500, 75, 4)
+    with store.engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(s.accounts.delete().where(s.accounts.c.name == name))
+    with store.engine.connect() as conn:  # type: ignore[attr-defined]
+        for t in (s.readings, s.hourly_usage, s.daily_usage):
+            assert conn.scalar(select(func.count()).select_from(t)) == 0, t.name

@@ -1,7 +1,8 @@
 """Latency and throughput of the dashboard and API over a store with years of 5-minute readings.
 
-Usage: ``python bench/web.py [--years 1 --years 3] [--accounts 10] [--requests 200]``.
-Seeds ``/tmp/capwatch-bench-<N>y.db`` once (reused on later runs), serves ``create_app`` with
+Usage: ``python bench/web.py [--years 1 --years 3 --years 10] [--accounts 10] [--requests 200]
+[--dir /tmp]``. Seeds ``<dir>/capwatch-bench-<N>y.db`` once (reused on later runs; a store
+seeded by an older capwatch is migrated when first served), serves ``create_app`` with
 uvicorn in a thread on a free 127.0.0.1 port and times a bounded number of sequential requests
 per route with httpx. Prints p50/p99 latency (ms) and requests per second, "warm" with the
 summary cache (as served) and "cold" with it disabled (every request recomputes).
@@ -149,16 +150,25 @@ ROUTES = (
 
 
 @click.command()
-@click.option("--years", type=int, multiple=True, default=(1, 3), show_default=True)
+@click.option("--years", type=int, multiple=True, default=(1, 3, 10), show_default=True)
 @click.option("--accounts", type=int, default=10, show_default=True)
 @click.option("--requests", "count", type=int, default=100, show_default=True)
 @click.option("--seed-only", is_flag=True, help="Seed the databases and stop.")
-def main(years: tuple[int, ...], accounts: int, count: int, seed_only: bool) -> None:
+@click.option(
+    "--dir",
+    "where",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("/tmp"),
+    show_default=True,
+    help="Where the seeded databases are kept.",
+)
+def main(years: tuple[int, ...], accounts: int, count: int, seed_only: bool, where: Path) -> None:
     """Seed, serve and time the web routes; print one table row per (years, route)."""
     now = datetime.now(UTC)
     rows: list[tuple[int, str, float, float, float]] = []
     for y in years:
-        db = Path(f"/tmp/capwatch-bench-{y}y.db")
+        where.mkdir(parents=True, exist_ok=True)
+        db = where / f"capwatch-bench-{y}y.db"
         settings = bench_settings(db, accounts)
         seed(db, settings, y, now)
         if seed_only:

@@ -1,5 +1,5 @@
-"""Aggregates kept as readings arrive: per local day and per cycle, upserted in the writer's
-transaction so pages read a few rows whatever the length of history.
+"""Aggregates kept as readings arrive: per local day, per UTC hour and per cycle, upserted in
+the writer's transaction so pages read a few rows whatever the length of history.
 
 "Last" means greatest by ``(observed_at, source)``, the readings' unique key within an account,
 so the result does not depend on the order readings arrive in (imports, late polls).
@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import Table, and_, case, delete, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from capwatch.models import CycleTotal, DeviceUsage
@@ -33,6 +33,11 @@ class Row(NamedTuple):
     day: date
     cycle_end: datetime | None = None
 
+    @property
+    def hour(self) -> datetime:
+        """The UTC hour the reading falls in (the hourly rollup's bucket)."""
+        return self.observed_at.replace(minute=0, second=0, microsecond=0)
+
     def params(self) -> dict[str, Any]:
         """Parameters of the readings INSERT."""
         return {
@@ -49,16 +54,18 @@ def _newer(ex_at: Any, ex_src: Any, at: Any, src: Any) -> Any:
     return or_(ex_at > at, and_(ex_at == at, ex_src > src))
 
 
-def _daily_params(rows: Iterable[Row]) -> list[dict[str, Any]]:
-    out: dict[tuple[int, datetime, date], dict[str, Any]] = {}
+def _bucket_params(rows: Iterable[Row], column: str) -> list[dict[str, Any]]:
+    """Rollup rows of ``rows`` keyed by (account, cycle, ``column``: ``day`` or ``hour``)."""
+    out: dict[tuple[int, datetime, date | datetime], dict[str, Any]] = {}
     for r in rows:
-        key = (r.account_id, r.cycle_start, r.day)
+        bucket = r.day if column == "day" else r.hour
+        key = (r.account_id, r.cycle_start, bucket)
         cur = out.get(key)
         if cur is None:
             out[key] = {
                 "account_id": r.account_id,
                 "cycle_start": r.cycle_start,
-                "day": r.day,
+                column: bucket,
                 "max_used_bytes": r.used_bytes,
                 "last_used_bytes": r.used_bytes,
                 "cap_bytes": r.cap_bytes,
@@ -105,13 +112,13 @@ def _cycle_params(rows: Iterable[Row]) -> list[dict[str, Any]]:
     return list(out.values())
 
 
-def _upsert_daily(conn: Connection, params: list[dict[str, Any]]) -> None:
-    t = s.daily_usage
+def _upsert_buckets(conn: Connection, t: Table, column: str, params: list[dict[str, Any]]) -> None:
+    """Fold bucket rows into rollup ``t`` (daily_usage or hourly_usage): max and last win."""
     stmt = insert(conn, t)
     ex = stmt.excluded
     newer = _newer(ex.last_observed_at, ex.last_source, t.c.last_observed_at, t.c.last_source)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[t.c.account_id, t.c.cycle_start, t.c.day],
+        index_elements=[t.c.account_id, t.c.cycle_start, t.c[column]],
         set_={
             "max_used_bytes": case(
                 (ex.max_used_bytes > t.c.max_used_bytes, ex.max_used_bytes),
@@ -124,6 +131,10 @@ def _upsert_daily(conn: Connection, params: list[dict[str, Any]]) -> None:
         },
     )
     conn.execute(stmt, params)
+
+
+def _upsert_daily(conn: Connection, params: list[dict[str, Any]]) -> None:
+    _upsert_buckets(conn, s.daily_usage, "day", params)
 
 
 def _upsert_cycles(conn: Connection, params: list[dict[str, Any]]) -> None:
@@ -157,10 +168,11 @@ def _upsert_cycles(conn: Connection, params: list[dict[str, Any]]) -> None:
 
 
 def apply_new_readings(conn: Connection, rows: Sequence[Row]) -> None:
-    """Fold readings that were just inserted into the daily and cycle aggregates."""
+    """Fold readings that were just inserted into the daily, hourly and cycle aggregates."""
     if not rows:
         return
-    _upsert_daily(conn, _daily_params(rows))
+    _upsert_daily(conn, _bucket_params(rows, "day"))
+    _upsert_buckets(conn, s.hourly_usage, "hour", _bucket_params(rows, "hour"))
     _upsert_cycles(conn, _cycle_params(rows))
 
 
@@ -291,5 +303,5 @@ def rebuild_daily(conn: Connection, account_id: int, tz: Any) -> None:
             Row(account_id, obs, src, cs, used, cap, obs.astimezone(tz).date())
             for obs, src, cs, used, cap in page
         ]
-        _upsert_daily(conn, _daily_params(batch))  # upserts fold pages together correctly
+        _upsert_daily(conn, _bucket_params(batch, "day"))  # upserts fold pages together correctly
         after = (page[-1][0], page[-1][1])

@@ -36,6 +36,21 @@ The forecast was developed on two-hourly meter readings; half-hourly keeps more 
 bounds the work: a month of one-minute host polls reads as 1,488 readings, not 44,640."""
 
 
+ROLLUPS = ("hour", "day")
+"""The rollups of readings the store keeps: the last reading of each UTC hour and of each local
+day of each cycle (see :meth:`Store.rollup_readings`)."""
+
+
+def thin_indices(count: int, limit: int) -> list[int]:
+    """Which of ``count`` evenly spaced items to keep to show at most ``limit``: both ends kept."""
+    if limit <= 0 or count <= limit:
+        return list(range(count))
+    if limit == 1:
+        return [count - 1]
+    step = (count - 1) / (limit - 1)
+    return [round(i * step) for i in range(limit)]
+
+
 @dataclass(frozen=True, slots=True)
 class PollRecord:
     """Everything one successful poll writes, committed in a single transaction."""
@@ -150,6 +165,22 @@ class Store(Protocol):
         """Readings of an account, ascending by time, within [start, end).
 
         ``every`` thins them to the newest reading of each such span (the newest overall kept).
+        """
+
+    def rollup_readings(
+        self,
+        account: str,
+        start: datetime | None,
+        end: datetime | None,
+        points: int,
+        rollup: str | None = None,
+    ) -> list[Reading]:
+        """A long range of readings in at most ``points``, read from a rollup, not the readings.
+
+        The series is the last reading of each bucket (``rollup``: ``hour`` or ``day``; by
+        default ``hour`` when the range holds at most 4 x ``points`` hours, else ``day``) of each
+        cycle whose last reading lies in [start, end), with the range's first and last readings,
+        ascending, then thinned like :func:`thin_indices`. Every item is a stored reading.
         """
 
     def latest_reading(self, account: str) -> Reading | None:

@@ -80,6 +80,24 @@ daily_usage = Table(
     Column("last_observed_at", UtcDateTime, nullable=False),
     Column("last_source", String(64), nullable=False),
     PrimaryKeyConstraint("account_id", "cycle_start", "day"),
+    Index("ix_daily_usage_last_reading", "account_id", "last_observed_at", "last_source"),
+)
+
+# The hourly rollup: the last reading of each UTC hour of each cycle (zone-independent, so a
+# time zone change leaves it alone); with daily_usage it serves long ranges of readings.
+hourly_usage = Table(
+    "hourly_usage",
+    metadata,
+    _account_fk(),
+    Column("cycle_start", UtcDateTime, nullable=False),
+    Column("hour", UtcDateTime, nullable=False),
+    Column("max_used_bytes", BigInteger, nullable=False),
+    Column("last_used_bytes", BigInteger, nullable=False),
+    Column("cap_bytes", BigInteger, nullable=True),
+    Column("last_observed_at", UtcDateTime, nullable=False),
+    Column("last_source", String(64), nullable=False),
+    PrimaryKeyConstraint("account_id", "cycle_start", "hour"),
+    Index("ix_hourly_usage_last_reading", "account_id", "last_observed_at", "last_source"),
 )
 
 cycles = Table(

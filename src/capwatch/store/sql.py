@@ -2,7 +2,8 @@
 
 :func:`open_store` parses the URL, creates one engine, checks the database answers and brings
 the schema to the packaged Alembic head. The methods are split over
-:mod:`~capwatch.store._readings` (readings and aggregates) and :mod:`~capwatch.store._misc`
+:mod:`~capwatch.store._readings` (readings and aggregates), :mod:`~capwatch.store._rollups`
+(long ranges from the rollups) and :mod:`~capwatch.store._misc`
 (alerts, poll log, outbox, payloads, locks); :mod:`~capwatch.store.engine` documents the SQLite
 settings chosen for SD cards.
 """
@@ -20,6 +21,7 @@ from capwatch.store._devices import DevicesMixin
 from capwatch.store._misc import MiscMixin
 from capwatch.store._plan import PlanMixin
 from capwatch.store._readings import ReadingsMixin
+from capwatch.store._rollups import RollupsMixin
 from capwatch.store.engine import (
     display_url,
     make_engine,
@@ -30,7 +32,7 @@ from capwatch.store.engine import (
 )
 
 
-class SqlStore(ReadingsMixin, DevicesMixin, PlanMixin, MiscMixin):
+class SqlStore(ReadingsMixin, RollupsMixin, DevicesMixin, PlanMixin, MiscMixin):
     """The :class:`capwatch.store.api.Store` on SQLAlchemy Core."""
 
     def __init__(self, url: URL, engine: Engine) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from capwatch.models import CycleSummary
 from capwatch.service.serialize import _iso
-from capwatch.store.api import CYCLE_RESOLUTION
+from capwatch.store.api import CYCLE_RESOLUTION, thin_indices
 
 if TYPE_CHECKING:
     from capwatch.config import Settings
@@ -20,12 +20,7 @@ DEFAULT_ALARM_PERCENT = 90.0
 
 def downsample(points: Sequence[T], limit: int) -> list[T]:
     """Keep at most ``limit`` points, evenly spaced, always keeping the first and last."""
-    if limit <= 0 or len(points) <= limit:
-        return list(points)
-    if limit == 1:
-        return [points[-1]]
-    step = (len(points) - 1) / (limit - 1)
-    return [points[round(i * step)] for i in range(limit)]
+    return [points[i] for i in thin_indices(len(points), limit)]
 
 
 def alarm_percent(settings: Settings, account: str) -> float:

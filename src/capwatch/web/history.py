@@ -1,9 +1,10 @@
 """Readings over long ranges without reading the whole history, and cached summaries.
 
-A range holding few readings is read raw and thinned; a long one is built from the per-day
-aggregates the store keeps as readings arrive (the last reading of each local day, which is a
-real reading), so the cost follows the number of days, not of readings. Summaries are cached
-per account and recomputed when a reading, poll or alert arrives, or after ``ttl_s``.
+A range holding few readings is read raw and thinned; a long one is read from the hourly or
+daily rollup the store keeps as readings arrive (the last reading of each UTC hour or local day,
+a real reading), thinned by the database, so the cost follows ``points``, not the length of
+history. Summaries are cached per account and recomputed when a reading, poll or alert arrives,
+or after ``ttl_s``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from capwatch.models import Reading
 from capwatch.web.burndown import downsample
 
 if TYPE_CHECKING:
+    from capwatch.models import Reading
     from capwatch.store.api import CycleRecord, Store
 
 RAW_LIMIT = 10_000
@@ -31,10 +32,6 @@ def _overlaps(c: CycleRecord, start: datetime | None, end: datetime | None) -> b
     return (start is None or last >= start) and (end is None or first < end)
 
 
-def _inside(t: datetime, start: datetime | None, end: datetime | None) -> bool:
-    return (start is None or t >= start) and (end is None or t < end)
-
-
 def readings_window(
     store: Store, name: str, start: datetime | None, end: datetime | None, points: int
 ) -> list[Reading]:
@@ -42,19 +39,7 @@ def readings_window(
     cycles = [c for c in store.cycles(name) if _overlaps(c, start, end)]
     if sum(c.readings for c in cycles) <= max(RAW_LIMIT, 4 * points):
         return downsample(store.readings(name, start, end), points)
-    daily: list[Reading] = []
-    for c in reversed(cycles):
-        for d in store.daily_usage(name, c.cycle_start):
-            if _inside(d.last_observed_at, start, end):
-                daily.append(
-                    Reading(
-                        name, d.last_observed_at, c.cycle_start, d.used_bytes, d.cap_bytes, c.source
-                    )
-                )
-    first = store.readings(name, start, end, limit=1)
-    if first and (not daily or first[0].observed_at < daily[0].observed_at):
-        daily.insert(0, first[0])
-    return downsample(daily, points)
+    return store.rollup_readings(name, start, end, points)
 
 
 class SummaryCache:

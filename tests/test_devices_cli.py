@@ -97,6 +97,37 @@ def test_table_fits_80_columns(config: Path) -> None:
     assert any("no device" in line and "280 GB" in line for line in lines), out
 
 
+def test_two_sources_at_80_columns_cut_no_figure_and_no_mac(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Source column (two device sources) on an 80-column terminal leaves the vendor out
+    rather than cutting a figure or an unnamed device's MAC; a wide one keeps it."""
+    from rich.console import Console
+
+    width = {"columns": 80}
+    monkeypatch.setattr(
+        "capwatch.cli.devices.console",
+        lambda: Console(width=width["columns"], highlight=False, color_system=None),
+    )
+    st = open_store(f"sqlite:///{tmp_path / 'data' / 'capwatch.db'}")
+    extra = [DeviceTraffic("192.168.1.77", 5 * GB, "f0:18:98:6d:5a:05")]
+    st.add_device_traffic("home", NOW - timedelta(days=9), "nlbw-router", extra)
+    st.close()
+    code, out, err = run(config, "devices")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "Source" in out and "nlbw-router" in out and "Vendor" not in out
+    tv = next(line for line in lines if "Living-room TV" in line)
+    assert "248 GB" in tv and "86.0 GB" in tv and "6.0 GB" in tv, out
+    assert any("00:1a:11:00:00:02" in line and "112 GB" in line for line in lines), out
+    assert "…" not in out.split("Source", 1)[1].replace("nlbw-router", ""), out
+    width["columns"] = 120
+    code, wide, err = run(config, "devices")
+    assert code == 0, err
+    assert "Vendor" in wide and "Raspberry" in wide
+
+
 def test_day_and_cycle_options(config: Path) -> None:
     code, out, _ = run(config, "devices", "--day", "2026-11-10", "--json")
     assert code == 0

@@ -63,6 +63,10 @@ def _json(cycle: Any, view: Any) -> dict[str, Any]:
     return view_dict(cycle, view)
 
 
+MIXED_WITH_VENDOR = 92
+"""Narrower than this, a table with a Source column leaves the Vendor column out."""
+
+
 def _table(view: Any, *, explicit_day: bool) -> None:
     from rich import box
     from rich.table import Table
@@ -71,6 +75,10 @@ def _table(view: Any, *, explicit_day: bool) -> None:
     from capwatch.units import format_bytes as fb
     from capwatch.units import format_percent
 
+    # One source for every row says nothing: its column shows only when they differ.
+    mixed = len({source_label(r) for r in view.rows}) > 1 or any(r.isp for r in view.rows)
+    # Figures are never cut: at 80 columns a Source column leaves no room for the vendor.
+    vendor = not mixed or console().width >= MIXED_WITH_VENDOR
     table = Table(
         title=f"{view.account}: who used it",
         title_justify="left",
@@ -78,18 +86,22 @@ def _table(view: Any, *, explicit_day: bool) -> None:
         show_edge=False,
         padding=(0, 1, 0, 0),
     )
-    table.add_column("Device", no_wrap=True, overflow="ellipsis", max_width=16)
-    table.add_column("Vendor", no_wrap=True, overflow="ellipsis", max_width=12)
-    for header in ("Cycle", "Share", f"{view.day:%b %d}" if explicit_day else "Yest.", "Usual"):
-        table.add_column(header, justify="right", no_wrap=True, min_width=5)
+    # 17: a MAC (aa:bb:cc:dd:ee:ff) is the name of an unnamed device: it must show whole
+    table.add_column("Device", no_wrap=True, overflow="ellipsis", min_width=17, max_width=17)
+    if vendor:
+        table.add_column("Vendor", no_wrap=True, overflow="ellipsis", max_width=11)
+    day_header = f"{view.day:%b %d}" if explicit_day else "Yest."
+    for header, width in (("Cycle", 7), ("Share", 6), (day_header, 7), ("Usual", 7)):
+        table.add_column(header, justify="right", no_wrap=True, min_width=width)
     table.add_column("Last 10 days", no_wrap=True, min_width=10)
-    # One source for every row says nothing: its column shows only when they differ.
-    mixed = len({source_label(r) for r in view.rows}) > 1 or any(r.isp for r in view.rows)
     if mixed:
-        table.add_column("Source", no_wrap=True)
-    extra = [""] if mixed else []
+        table.add_column("Source", no_wrap=True, overflow="ellipsis", max_width=12)
+
+    def row(name: str, vend: str, *rest: str, style: str | None = None) -> None:
+        table.add_row(name, *([vend] if vendor else []), *rest, style=style)
+
     for r in view.rows:
-        table.add_row(
+        row(
             r.name,
             r.vendor or "",
             fb(r.cycle_bytes),
@@ -100,11 +112,12 @@ def _table(view: Any, *, explicit_day: bool) -> None:
             *([source_label(r)] if mixed else []),
             style=None if r.summed else "dim",
         )
+    extra = [""] if mixed else []
     if not view.rows:
-        table.add_row("no device data in this cycle", "", "", "", "", "", "", *extra)
+        row("no device data in this cycle", "", "", "", "", "", "", *extra)
     if view.unaccounted_bytes is not None:
         share = view.unaccounted_bytes / view.meter_bytes * 100 if view.meter_bytes else None
-        table.add_row(
+        row(
             "[dim]no device[/dim]",
             "[dim]meter − devices[/dim]",
             fb(view.unaccounted_bytes),

@@ -16,9 +16,9 @@ import pytest
 
 from capwatch.config.devices import UnifiSettings
 from capwatch.devices.unifi import UnifiSource
-from capwatch.devices.unifi_reports import parse_report
+from capwatch.devices.unifi_reports import days_to_fill, marker, parse_report
 from capwatch.errors import BadResponse
-from capwatch.models import DeviceTraffic, Reading
+from capwatch.models import DeviceCounter, DeviceTraffic, Reading
 from capwatch.store import PollRecord, Store, open_store
 from tests.fakes._server import serve
 from tests.fakes.unifi import PASSWORD, WIRED_MAC, WIRELESS_MAC, UnifiState, make_app
@@ -110,6 +110,38 @@ def test_parse_report_days_by_the_controllers_midnight() -> None:
             date(2026, 12, 5),
             "unifi x",
         )
+
+
+D = date(2026, 12, 10)
+OLD = DeviceCounter(WIRELESS_MAC, 5, "200", "192.168.0.1", WIRELESS_MAC)
+
+
+@pytest.mark.parametrize(
+    ("previous", "cycle_first", "days_back", "expected"),
+    [
+        ({}, date(2026, 12, 1), 31, (date(2026, 12, 1), date(2026, 12, 9))),
+        ({}, date(2026, 12, 1), 3, (date(2026, 12, 7), date(2026, 12, 9))),
+        ({}, None, 5, (date(2026, 12, 5), date(2026, 12, 9))),
+        ({}, D, 31, None),  # the cycle began today: no earlier day
+        (
+            {"#daily-report": marker(date(2026, 12, 7))},
+            None,
+            31,
+            (date(2026, 12, 8), D - timedelta(1)),
+        ),
+        ({"#daily-report": marker(date(2026, 12, 9))}, None, 31, None),  # read yesterday
+        ({"#daily-report": marker(D)}, None, 31, None),
+        ({"#daily-report": marker(date(2026, 12, 11))}, None, 31, None),  # the clock went back
+        ({WIRELESS_MAC: OLD}, date(2026, 12, 1), 31, None),  # counted before the marker
+    ],
+)
+def test_days_to_fill(
+    previous: dict[str, DeviceCounter],
+    cycle_first: date | None,
+    days_back: int,
+    expected: tuple[date, date] | None,
+) -> None:
+    assert days_to_fill(previous, D, cycle_first, days_back) == expected
 
 
 @pytest.mark.parametrize("unifi_os", [True, False], ids=["unifi_os", "classic"])

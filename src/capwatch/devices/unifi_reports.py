@@ -5,10 +5,16 @@ by the source.
 Which days (:func:`days_to_fill`), all local days of the account, never today:
 
 - the very first read of the source (no counters, no marker): the current cycle's days before
-  it (from the newest stored cycle's first day, else ``daily_reports_days`` back);
+  it (from the newest stored cycle's first day; without a stored cycle, ``daily_reports_days``
+  back; none when the cycle began today);
 - after that: the whole days after the day of the last successful read (the marker) and before
   today's, on which nothing was read (capwatch down, the console unreachable);
-- never more than ``daily_reports_days`` back.
+- never more than ``daily_reports_days`` back;
+- a source that counted before this marker existed (counters, no marker) fills nothing at its
+  first read after the upgrade: the day of its last read is not known.
+
+The day of a read is never filled (its counters count from that read on), and the store skips
+any (device, day) that already has bytes of the source or of its report: backfill only.
 
 A report row is stamped with the controller's local midnight of its day (``time``, ms). Its day
 is the calendar date of the instant twelve hours after that stamp in the account's zone: the
@@ -74,7 +80,7 @@ def days_to_fill(
     elif any(k != MARKER for k in previous):
         return None  # counted before the marker existed: its last read day is not known
     else:
-        first = cycle_first if cycle_first is not None and cycle_first < today else oldest
+        first = cycle_first if cycle_first is not None else oldest
     first = max(first, oldest)
     end = today - timedelta(days=1)
     return (first, end) if first <= end else None

@@ -5,6 +5,7 @@ refill, and a controller without the reports is read for its counters only."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,7 +17,7 @@ import pytest
 
 from capwatch.config.devices import UnifiSettings
 from capwatch.devices.unifi import UnifiSource
-from capwatch.devices.unifi_reports import days_to_fill, marker, parse_report
+from capwatch.devices.unifi_reports import controller_zone, days_to_fill, marker, parse_report
 from capwatch.errors import BadResponse
 from capwatch.models import DeviceCounter, DeviceTraffic, Reading
 from capwatch.store import PollRecord, Store, open_store
@@ -81,7 +82,38 @@ def report_days(state: UnifiState, first: date, last: date, mac: str, rx: float)
         day += timedelta(days=1)
 
 
+REAL = Path(__file__).parent / "data" / "real" / "unifi"
+KIRITIMATI = ZoneInfo("Pacific/Kiritimati")  # UTC+14: 19 hours ahead of New York
+
+
+def test_the_controllers_zone_from_the_real_sysinfo_record() -> None:
+    record = json.loads((REAL / "stat_sysinfo.json").read_text())
+    assert controller_zone({"meta": {"rc": "ok"}, "data": [record]}) == ZoneInfo("Europe/Stockholm")
+    assert controller_zone({"data": [record | {"timezone": "Mars/Olympus"}]}) is None
+    assert controller_zone({"data": []}) is None
+
+
+def test_a_controller_far_from_the_account_needs_its_zone() -> None:
+    rows = [
+        {
+            "time": midnight_ms(date(2026, 12, 3), KIRITIMATI),
+            "user": WIRELESS_MAC,
+            "rx_bytes": 10.0,
+            "tx_bytes": 0.0,
+        }
+    ]
+    first, last = date(2026, 12, 1), date(2026, 12, 5)
+    # its midnight of the 3rd is 05:00 on the 2nd in New York
+    assert parse_report({"data": rows}, NY, first, last, "x", KIRITIMATI) == {
+        (date(2026, 12, 3), WIRELESS_MAC): 10
+    }
+    assert parse_report({"data": rows}, NY, first, last, "x") == {  # without it: a day off
+        (date(2026, 12, 2), WIRELESS_MAC): 10
+    }
+
+
 def test_parse_report_days_by_the_controllers_midnight() -> None:
+    """Without the controller's zone: the date twelve hours after its midnight."""
     rows = [
         {
             "time": midnight_ms(date(2026, 12, 3)),
@@ -224,6 +256,31 @@ async def test_a_gap_of_two_whole_days_is_filled_and_not_counted_again(
         (date(2026, 12, 13), WIRED): 50,
         (date(2026, 12, 13), WIRELESS): 700,
     }
+
+
+@pytest.mark.parametrize(
+    ("zone", "stamp_zone"),
+    [("Pacific/Kiritimati", KIRITIMATI), (None, ZoneInfo("UTC"))],
+    ids=["sysinfo", "no-sysinfo"],
+)
+async def test_report_days_are_the_controllers_dates(
+    zone: str | None, stamp_zone: ZoneInfo, tls: tuple[str, str], store: Store
+) -> None:
+    state = UnifiState(timezone=zone)
+    state.clients = {WIRELESS_MAC: (10_000, 50_000, 200)}
+    state.reports = [
+        (WIRELESS_MAC, midnight_ms(date(2026, 12, d), stamp_zone), 100.0 * d, 0.0)
+        for d in (1, 2, 9, 10)
+    ]
+    port = free_port()
+    with serve(make_app(state), port=port, tls=tls):
+        src = source(port, store, FakeClock(NOW))
+        assert await src.poll() == 100 + 200 + 900
+        await src.stop()
+    assert days(store, "unifi:report") == {
+        (date(2026, 12, d), WIRELESS): 100 * d for d in (1, 2, 9)
+    }
+    assert state.calls.count("sysinfo") == 1
 
 
 async def test_days_with_session_counts_are_not_overwritten(

@@ -11,7 +11,8 @@ show: 401 on UniFi OS, ``api.err.Invalid`` on a classic controller; a call witho
 session is 401 ``api.err.LoginRequired``. ``POST stat/report/daily.user`` answers the rows of
 ``reports`` whose ``time`` is within the body's ``start``..``end`` (the row shape of
 tests/data/real/unifi/stat_report_daily_user_row.json, **invented**: see SOURCES.md), or, with
-``reports_available`` off, 404 on UniFi OS and ``api.err.NotFound`` on a classic controller.
+``reports_available`` off, 404 on UniFi OS and ``api.err.NotFound`` on a classic controller;
+``stat/sysinfo`` the real system information record with ``timezone`` set from the state.
 Run standalone: ``python -m tests.fakes.unifi --port 8443`` (needs a cert: see the tests).
 """
 
@@ -57,6 +58,8 @@ class UnifiState:
     # daily report rows: (mac, controller midnight in ms, rx_bytes, tx_bytes)
     reports: list[tuple[str, int, float, float]] = field(default_factory=list)
     reports_available: bool = True
+    # the zone stat/sysinfo says (the real record's "timezone" replaced); None: no sysinfo (404)
+    timezone: str | None = "America/New_York"
     report_bodies: list[dict[str, Any]] = field(default_factory=list)
 
     def expire_sessions(self) -> None:
@@ -153,6 +156,18 @@ def make_app(state: UnifiState) -> Starlette:
         data = [_report_row(*r) for r in state.reports if start <= r[1] <= end]
         return JSONResponse({"meta": {"rc": "ok"}, "data": data})
 
+    async def sysinfo(request: Request) -> Response:
+        if request.cookies.get(cookie) not in state.sessions:
+            return JSONResponse(
+                {"meta": {"rc": "error", "msg": "api.err.LoginRequired"}, "data": []},
+                status_code=401,
+            )
+        state.calls.append("sysinfo")
+        if state.timezone is None:
+            return Response("Not Found", status_code=404)
+        record = _real("stat_sysinfo.json") | {"timezone": state.timezone}
+        return JSONResponse({"meta": {"rc": "ok"}, "data": [record]})
+
     return Starlette(
         routes=[
             Route("/", root),
@@ -160,6 +175,8 @@ def make_app(state: UnifiState) -> Starlette:
             Route("/api/login", login, methods=["POST"]),
             Route("/proxy/network/api/s/{site}/stat/sta", stat_sta),
             Route("/api/s/{site}/stat/sta", stat_sta),
+            Route("/proxy/network/api/s/{site}/stat/sysinfo", sysinfo),
+            Route("/api/s/{site}/stat/sysinfo", sysinfo),
             Route(
                 "/proxy/network/api/s/{site}/stat/report/daily.user", daily_user, methods=["POST"]
             ),

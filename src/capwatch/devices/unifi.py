@@ -125,6 +125,7 @@ class UnifiSource(PolledSource):
         self._session: Any = None
         self._controller: Any = None
         self._no_reports = False
+        self._zone: tuple[ZoneInfo | None] | None = None  # the controller's, once asked
 
     @property
     def where(self) -> str:
@@ -247,7 +248,24 @@ class UnifiSource(PolledSource):
             raise _translate(exc, where) from None
         except ValueError as exc:
             raise BadResponse(f"{where}: daily.user: not JSON ({exc})") from None
-        return rep.parse_report(reply, tz, first, last, where)
+        if self._zone is None:
+            self._zone = (await self._controller_zone(controller),)
+        return rep.parse_report(reply, tz, first, last, where, self._zone[0])
+
+    async def _controller_zone(self, controller: Any) -> ZoneInfo | None:
+        """The controller's zone from ``stat/sysinfo``; None (days by the 12-hour rule of
+        :mod:`capwatch.devices.unifi_reports`) where it cannot say."""
+        from aiounifi.errors import AiounifiException
+        from aiounifi.models.system_information import SystemInformationRequest
+
+        try:
+            reply = await controller.request(SystemInformationRequest.create())
+        except (AiounifiException, ValueError) as exc:
+            log.info(
+                "unifi %s: no time zone from stat/sysinfo (%s)", self.where, type(exc).__name__
+            )
+            return None
+        return rep.controller_zone(reply)
 
     async def close(self) -> None:
         """Close the HTTP session."""

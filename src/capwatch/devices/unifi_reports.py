@@ -16,10 +16,12 @@ Which days (:func:`days_to_fill`), all local days of the account, never today:
 The day of a read is never filled (its counters count from that read on), and the store skips
 any (device, day) that already has bytes of the source or of its report: backfill only.
 
-A report row is stamped with the controller's local midnight of its day (``time``, ms). Its day
-is the calendar date of the instant twelve hours after that stamp in the account's zone: the
-controller's own date whatever its zone, as long as that zone is within 12 hours of the account's
-(one site, one household). The controller's zone itself is not asked for.
+A report row is stamped with the controller's local midnight of its day (``time``, ms), and
+its day is the controller's calendar date: the date of that stamp in the controller's zone
+(``timezone`` of ``stat/sysinfo``). It is stored as that date of the account (when the two
+zones differ, the day's edges differ by their offset). Where the controller does not say its
+zone, the day is the date of the instant twelve hours after the stamp in the account's zone:
+the controller's own date as long as its zone is within 12 hours of the account's.
 
 The first delta of a read after a gap holds the bytes of the gap too where the client's session
 went on through it (same ``assoc_time``), or from the day its new session began:
@@ -106,7 +108,27 @@ def _number(value: Any, place: str) -> float:
     return float(value)
 
 
-def parse_report(reply: Any, tz: ZoneInfo, first: date, last: date, where: str) -> Report:
+def controller_zone(reply: Any) -> ZoneInfo | None:
+    """The controller's time zone of a ``stat/sysinfo`` reply, None where it does not say."""
+    data = reply.get("data") if isinstance(reply, Mapping) else None
+    row = data[0] if isinstance(data, list) and data else None
+    name = row.get("timezone") if isinstance(row, Mapping) else None
+    if not isinstance(name, str) or not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return None
+
+
+def parse_report(
+    reply: Any,
+    tz: ZoneInfo,
+    first: date,
+    last: date,
+    where: str,
+    controller_tz: ZoneInfo | None = None,
+) -> Report:
     """Bytes per (local day, MAC) of a ``daily.user`` reply within ``first``..``last`` (pure;
     ``rx_bytes`` + ``tx_bytes``, floats in real replies, rounded to whole bytes)."""
     data = reply.get("data") if isinstance(reply, Mapping) else None
@@ -123,8 +145,11 @@ def parse_report(reply: Any, tz: ZoneInfo, first: date, last: date, where: str) 
             mac = dev.normalize_mac(str(who or ""), f"{place} user")
         except InputError as exc:
             raise BadResponse(str(exc)) from None
-        noon = datetime.fromtimestamp(stamp / 1000, UTC) + timedelta(hours=12)
-        day = noon.astimezone(tz).date()
+        stamped = datetime.fromtimestamp(stamp / 1000, UTC)
+        if controller_tz is not None:
+            day = stamped.astimezone(controller_tz).date()
+        else:
+            day = (stamped + timedelta(hours=12)).astimezone(tz).date()
         if not first <= day <= last or not dev.is_usable_mac(mac):
             continue
         rx = _number(row.get("rx_bytes", 0), f"{place} rx_bytes")

@@ -330,3 +330,27 @@ async def test_a_controller_without_reports_is_read_for_its_counters_only(
     assert days(store, "unifi:report") == {}
     assert days(store, "unifi") == {(date(2026, 12, 13), WIRELESS): 400}
     assert state.calls.count("stat/sta") == 2
+
+
+async def test_a_bad_report_is_one_line_and_the_counters_go_on(
+    tls: tuple[str, str], store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = UnifiState()
+    state.clients = {WIRELESS_MAC: (10_000, 50_000, 200)}
+    state.reports = [(WIRELESS_MAC, midnight_ms(date(2026, 12, 3)), 2e15, 0.0)]
+    port, clock = free_port(), FakeClock(NOW)
+    with serve(make_app(state), port=port, tls=tls):
+        src = source(port, store, clock)
+        assert await src.poll() == 0
+        state.clients = {WIRELESS_MAC: (10_300, 50_000, 200)}
+        assert await src.poll() == 300
+        await src.stop()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [
+        f"unifi 127.0.0.1:{port}/default: the daily report of 2026-12-01..2026-12-09 could not "
+        f"be read, those days stay empty: unifi 127.0.0.1:{port}/default: daily.user data[0] "
+        "rx_bytes: out of range (2000000000000000.0)"
+    ]
+    assert days(store, "unifi:report") == {}
+    assert days(store, "unifi") == {(date(2026, 12, 10), WIRELESS): 300}
+    assert len(state.report_bodies) == 1  # not asked again on the same day

@@ -245,6 +245,7 @@ class UnifiSource(PolledSource):
         except AiounifiException as exc:
             if _not_found(exc):
                 raise
+            self._controller = None
             raise _translate(exc, where) from None
         except ValueError as exc:
             raise BadResponse(f"{where}: daily.user: not JSON ({exc})") from None

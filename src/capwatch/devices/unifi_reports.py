@@ -47,6 +47,8 @@ MARKER = "#daily-report"
 """The ``device_counters`` client that holds the local day of the source's last read."""
 MARKER_ADDRESS = "0.0.0.0"
 PATH = "/stat/report/daily.user"
+MAX_DAY_BYTES = 10**15
+"""More than a client can move in a day (a petabyte): a reply saying so is a bad one."""
 
 Report = dict[tuple[date, str], int]
 """Bytes per (local day, MAC)."""
@@ -103,8 +105,8 @@ def request_body(first: date, last: date, tz: ZoneInfo) -> dict[str, Any]:
 def _number(value: Any, place: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise BadResponse(f"{place}: not a number ({value!r})")
-    if value < 0:
-        raise BadResponse(f"{place}: negative ({value!r})")
+    if not 0 <= value < MAX_DAY_BYTES:
+        raise BadResponse(f"{place}: out of range ({value!r})")
     return float(value)
 
 

@@ -354,3 +354,17 @@ async def test_a_bad_report_is_one_line_and_the_counters_go_on(
     assert days(store, "unifi:report") == {}
     assert days(store, "unifi") == {(date(2026, 12, 10), WIRELESS): 300}
     assert len(state.report_bodies) == 1  # not asked again on the same day
+
+
+def test_the_store_never_writes_a_report_day_twice(store: Store) -> None:
+    when = datetime.combine(date(2026, 12, 10), time(12), NY)
+    report = [(date(2026, 12, 3), WIRELESS_MAC, 500), (date(2026, 12, 4), "AA-BB-CC-00-11-22", 7)]
+    kw: dict[str, Any] = {"report_source": "unifi:report", "report": report}
+    assert store.add_device_traffic("home", when, "unifi", [], **kw) == 507
+    assert store.add_device_traffic("home", when, "unifi", [], **kw) == 0
+    assert days(store, "unifi:report") == {
+        (date(2026, 12, 3), WIRELESS): 500,
+        (date(2026, 12, 4), "mac:aa:bb:cc:00:11:22"): 7,
+    }
+    assert store.device_report_context("home") == (NY, date(2026, 12, 1))
+    assert store.device_report_context("nobody") == (ZoneInfo("UTC"), None)

@@ -52,6 +52,8 @@ class AllowanceSummary:
     note: str | None = None
     windows: str = ""
     """The windows as written ("mon-sun 02:00-08:00"), empty when all traffic counts."""
+    slowdown_mbps: float | None = None
+    """The speed once a "slowdown" allowance runs out (None: not said, or another end)."""
 
     @property
     def size_bytes(self) -> int:

@@ -92,6 +92,7 @@ class AllowanceInput:
     split_known: bool = True
     note: str | None = None
     windows: str = ""
+    slowdown_mbps: float | None = None
 
 
 def summarize_allowance(
@@ -131,4 +132,5 @@ def summarize_allowance(
         split_known=item.split_known,
         note=item.note,
         windows=item.windows,
+        slowdown_mbps=item.slowdown_mbps,
     )

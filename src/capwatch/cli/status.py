@@ -65,7 +65,7 @@ def _alert_dict(a: AlertState) -> dict[str, Any]:
 @handle_errors
 def status(ctx: click.Context, account: str | None, as_json: bool) -> None:
     """Show used, cap, %, projection, daily allowance, pace, days left and active alerts."""
-    from capwatch.service.serialize import allowance_to_dict, summary_to_dict
+    from capwatch.service.serialize import summary_to_dict
     from capwatch.service.views import account_summary
 
     settings = load(ctx)
@@ -80,9 +80,7 @@ def status(ctx: click.Context, account: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(
             [
-                summary_to_dict(s)
-                | {"allowances": [allowance_to_dict(a) for a in s.allowances]}
-                | {"alerts": [_alert_dict(a) for a in alerts[s.account]]}
+                summary_to_dict(s) | {"alerts": [_alert_dict(a) for a in alerts[s.account]]}
                 for s in summaries
             ]
         )

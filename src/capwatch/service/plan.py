@@ -142,6 +142,7 @@ def allowance_inputs(
                 split_known=known,
                 note=None if known else SPLIT_UNKNOWN,
                 windows=", ".join(f"{w.days} {w.start}-{w.end}" for w in allowance.windows),
+                slowdown_mbps=allowance.slowdown_mbps,
             )
         )
     return out

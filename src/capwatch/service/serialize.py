@@ -47,6 +47,7 @@ def summary_to_dict(s: CycleSummary) -> dict[str, Any]:
         "consecutive_failures": s.consecutive_failures,
         "last_error": s.last_error,
         "note": s.note,
+        "allowances": [allowance_to_dict(a) for a in s.allowances],
     }
 
 
@@ -57,6 +58,7 @@ def allowance_to_dict(a: AllowanceSummary) -> dict[str, Any]:
         "counts": a.counts,
         "windows": a.windows or None,
         "at_end": a.at_end,
+        "slowdown_mbps": a.slowdown_mbps,
         "size_bytes": a.size_bytes,
         "base_bytes": a.base_bytes,
         "rollover_bytes": a.rollover_bytes,

@@ -43,6 +43,27 @@ class ForecastOut(BaseModel):
     )
 
 
+class AllowanceOut(BaseModel):
+    """Where one allowance of the plan (`[[accounts.allowances]]`) stands this cycle."""
+
+    name: str
+    counts: str = Field(description='"all", or only traffic "outside" or "inside" `windows`.')
+    windows: str | None = Field(description='The windows as written ("mon-sun 02:00-08:00").')
+    at_end: str = Field(description='"overage", "hard-cap" or "slowdown".')
+    slowdown_mbps: float | None = Field(description='The speed after a "slowdown" runs out.')
+    size_bytes: int = Field(description="base_bytes + rollover_bytes + topup_bytes.")
+    base_bytes: int
+    rollover_bytes: int = Field(description="Carried over from earlier cycles.")
+    topup_bytes: int = Field(description="Top-ups of this cycle (`capwatch topup`).")
+    used_bytes: int | None = Field(description="None when the split cannot be known.")
+    remaining_bytes: int | None
+    projected_bytes: int | None = Field(description="The allowance's own forecast.")
+    split_known: bool = Field(
+        description="False for an allowance with windows metered only by an ISP total."
+    )
+    note: str | None
+
+
 class SummaryOut(BaseModel):
     """One account's current cycle: used, cap, forecast, allowance, status."""
 
@@ -67,6 +88,9 @@ class SummaryOut(BaseModel):
     note: str | None = Field(
         description="A plain line on the account, e.g. \"new cycle: waiting for the ISP's first "
         'figure".'
+    )
+    allowances: list[AllowanceOut] = Field(
+        description="The plan's allowances; empty for a plan that is its cap alone."
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -19,7 +20,9 @@ from capwatch.models import CycleSummary
 from capwatch.store import open_store
 from capwatch.store.api import Store
 from tests.fixtures.common import FakeClock
-from tests.fixtures.plan import PLAN_NOW, plan_store
+from tests.fixtures.plan import PLAN_NOW, PLAN_ZONE, plan_store
+
+PLAN_ZONE_INFO = ZoneInfo(PLAN_ZONE)
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +81,52 @@ def test_the_api_carries_the_allowances_as_status_json_does(
     assert "allowances" in summary["required"]
     item = spec["components"]["schemas"]["AllowanceOut"]
     assert set(item["properties"]) == set(anytime)
+
+
+def test_each_allowance_has_its_used_and_projected_alerts(
+    plan: tuple[Path, CycleSummary],
+) -> None:
+    """The metered allowance's alerts fire once per level per cycle, naming it and saying what
+    its end does; the account (no cap of its own on this plan) has none; a new cycle re-arms."""
+    from dataclasses import replace
+
+    from capwatch.alerts.latch import step
+    from capwatch.alerts.rules import evaluate
+    from capwatch.config.account import AlertSettings
+    from capwatch.units import format_bytes
+
+    _, s = plan
+    anytime = s.allowances[0]
+    assert anytime.used_bytes is not None and anytime.projected_low_bytes is not None
+    assert 0.5 < anytime.used_bytes / anytime.size_bytes < 0.75
+    assert anytime.projected_low_bytes > 0.9 * anytime.size_bytes
+    cfg = AlertSettings()
+    conditions = evaluate(s, cfg, auth_required=False, disagreement_percent=None, tz=PLAN_ZONE_INFO)
+    over = {(c.rule, c.level): c for c in conditions if c.over}
+    assert set(over) == {("projected:anytime", "90")}  # under 75% used; the free night is quiet
+    fired = over[("projected:anytime", "90")].message
+    assert fired.startswith("sat: the anytime allowance (outside mon-sun 02:00-08:00) is ")
+    assert f"projected to use {format_bytes(anytime.projected_bytes)} of 100 GB" in fired
+    assert fired.endswith("by Dec 1; when it runs out the line slows to 1 Mbit/s")
+    assert {c.rule for c in conditions} >= {"used:bonus-zone", "projected:bonus-zone"}
+    assert not any(c.rule in ("used", "projected") for c in conditions)
+
+    states, events = step(conditions, {}, s.cycle.start, s.as_of)
+    assert [(e.rule, e.level, e.kind) for e in events] == [("projected:anytime", "90", "fired")]
+    latched = {(st.rule, st.level): st for st in states}
+    # a projection that dips back and rises again in the same cycle does not fire twice
+    low = replace(anytime, projected_bytes=50 * 10**9, projected_low_bytes=40 * 10**9)
+    calm = replace(s, allowances=(low, *s.allowances[1:]))
+    later = s.as_of + timedelta(hours=1)
+    for summary in (calm, s):
+        conds = evaluate(
+            summary, cfg, auth_required=False, disagreement_percent=None, tz=PLAN_ZONE_INFO
+        )
+        new, events = step(conds, latched, s.cycle.start, later)
+        latched = {(st.rule, st.level): st for st in new}
+        kinds = [(e.rule, e.kind) for e in events]
+        assert kinds == ([("projected:anytime", "resolved")] if summary is calm else []), kinds
+    # the next cycle: nothing projected yet, the latch is reset, and it can fire again
+    nxt = s.cycle.end
+    new, events = step([], latched, nxt, nxt)
+    assert all(st.fired_at is None for st in new if st.rule.startswith("projected:"))

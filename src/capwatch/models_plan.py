@@ -54,6 +54,13 @@ class AllowanceSummary:
     """The windows as written ("mon-sun 02:00-08:00"), empty when all traffic counts."""
     slowdown_mbps: float | None = None
     """The speed once a "slowdown" allowance runs out (None: not said, or another end)."""
+    projected_low_bytes: int | None = None
+    """The low end of the projection's interval (as the account's forecast has one)."""
+    projected_high_bytes: int | None = None
+    """The high end of the projection's interval."""
+    overage_cost: float | None = None
+    """What the projected use over the allowance costs, for an "overage" allowance with the
+    account's overage terms (None without terms, or at another end)."""
 
     @property
     def size_bytes(self) -> int:

@@ -66,6 +66,9 @@ def allowance_to_dict(a: AllowanceSummary) -> dict[str, Any]:
         "used_bytes": a.used_bytes,
         "remaining_bytes": a.remaining_bytes,
         "projected_bytes": a.projected_bytes,
+        "projected_low_bytes": a.projected_low_bytes,
+        "projected_high_bytes": a.projected_high_bytes,
+        "overage_cost": a.overage_cost,
         "split_known": a.split_known,
         "note": a.note,
     }

@@ -58,6 +58,11 @@ class AllowanceOut(BaseModel):
     used_bytes: int | None = Field(description="None when the split cannot be known.")
     remaining_bytes: int | None
     projected_bytes: int | None = Field(description="The allowance's own forecast.")
+    projected_low_bytes: int | None = Field(description="Low end of the forecast's interval.")
+    projected_high_bytes: int | None = Field(description="High end of the forecast's interval.")
+    overage_cost: float | None = Field(
+        description='The projected charge over an "overage" allowance ([accounts.overage]).'
+    )
     split_known: bool = Field(
         description="False for an allowance with windows metered only by an ISP total."
     )

@@ -130,3 +130,73 @@ def test_each_allowance_has_its_used_and_projected_alerts(
     nxt = s.cycle.end
     new, events = step([], latched, nxt, nxt)
     assert all(st.fired_at is None for st in new if st.rule.startswith("projected:"))
+
+
+def test_exporters_carry_each_allowance_from_the_one_summary(
+    plan: tuple[Path, CycleSummary], opened: tuple[Settings, Store]
+) -> None:
+    """Prometheus (an ``allowance`` label), Graphite, InfluxDB and Home Assistant's state and
+    discovery: used, size, remaining and projected of each allowance, as the summary has them."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from capwatch.exporters.graphite import render_lines
+    from capwatch.exporters.homeassistant import Topics, discovery_configs, state_payload
+    from capwatch.exporters.influxdb import render_points
+
+    _, s = plan
+    want = {
+        (a.name, key): value
+        for a in s.allowances
+        for key, value in (
+            ("used_bytes", a.used_bytes),
+            ("size_bytes", a.size_bytes),
+            ("remaining_bytes", a.remaining_bytes),
+            ("projected_bytes", a.projected_bytes),
+        )
+    }
+    assert all(isinstance(v, int) for v in want.values()) and len(want) == 8
+
+    metrics = _client(*opened).get("/metrics").text
+    scraped = {
+        (sample.labels["allowance"], sample.name.removeprefix("capwatch_allowance_")): sample.value
+        for family in text_string_to_metric_families(metrics)
+        if family.name.startswith("capwatch_allowance_")
+        for sample in family.samples
+        if sample.labels.get("account") == "sat"
+    }
+    assert scraped == want
+
+    graphite = dict(line.rsplit(" ", 1)[0].split(" ") for line in render_lines([s], {}))
+    for (name, key), value in want.items():
+        assert int(graphite[f"capwatch.sat.allowances.{name}.{key}"]) == value
+
+    points = [p for p in render_points([s], {}) if p.startswith("capwatch_allowance,")]
+    assert len(points) == 2
+    anytime = next(p for p in points if ",allowance=anytime" in p)
+    for key in ("used_bytes", "size_bytes", "remaining_bytes", "projected_bytes"):
+        assert f"{key}={want[('anytime', key)]}i" in anytime
+
+    state = state_payload(s, ())
+    assert state["allowances"]["bonus-zone"]["used_bytes"] == want[("bonus-zone", "used_bytes")]
+    configs = discovery_configs(s, (), Topics())
+    sensor = configs["homeassistant/sensor/capwatch_sat/allowance_anytime_remaining_bytes/config"]
+    assert sensor["name"] == "anytime remaining" and sensor["unit_of_measurement"] == "GB"
+    assert sensor["unique_id"] == "capwatch_sat_allowance_anytime_remaining_bytes"
+    used = configs["homeassistant/sensor/capwatch_sat/allowance_anytime_used_bytes/config"]
+    assert used["state_class"] == "total" and "last_reset_value_template" in used
+    assert "value_json.allowances['anytime'].used_bytes" in used["value_template"]
+    # Home Assistant's own way of reading it: GB, and "unknown" when the split is not known
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def render(template: str, state: dict[str, Any]) -> str:
+        value = json.dumps(state)
+        env = ImmutableSandboxedEnvironment()
+        return env.from_string(template).render(value=value, value_json=json.loads(value)).strip()
+
+    gb = round(want[("anytime", "used_bytes")] / 10**9, 3)
+    assert float(render(used["value_template"], state)) == gb
+    from dataclasses import replace
+
+    unknown = replace(s, allowances=(replace(s.allowances[0], used_bytes=None),))
+    assert render(used["value_template"], state_payload(unknown, ())) == "None"
+    assert render(used["value_template"], state_payload(replace(s, allowances=()), ())) == "None"

@@ -200,3 +200,34 @@ def test_exporters_carry_each_allowance_from_the_one_summary(
     unknown = replace(s, allowances=(replace(s.allowances[0], used_bytes=None),))
     assert render(used["value_template"], state_payload(unknown, ())) == "None"
     assert render(used["value_template"], state_payload(replace(s, allowances=()), ())) == "None"
+
+
+def test_the_weekly_email_says_where_the_use_outside_the_window_went(
+    plan: tuple[Path, CycleSummary], opened: tuple[Settings, Store]
+) -> None:
+    from dataclasses import replace
+
+    from capwatch.notify.reports import build_weekly
+    from capwatch.service.advice import plan_advice
+    from capwatch.units import format_bytes
+
+    _, s = plan
+    anytime = s.allowances[0]
+    assert anytime.busiest is not None and anytime.used_bytes is not None
+    (advice,) = plan_advice(s)
+    assert advice.startswith(
+        f"This cycle {format_bytes(anytime.used_bytes)} of the line's "
+        f"{format_bytes(s.used_bytes)} fell outside the free window and counted against anytime: "
+        f"{format_bytes(anytime.busiest.bytes)} of it between 9 p.m. and midnight. In the free "
+        "window from 2 a.m. it would not have counted"
+    )
+    report = build_weekly(opened[1], opened[0], "sat", PLAN_NOW)
+    for part in (report.text, report.html):
+        assert advice in part.replace("\n", " ") or advice.replace("'", "&#39;") in part
+        assert "Allowance anytime" in part and format_bytes(anytime.projected_bytes) in part
+    assert report.subject.startswith("Over pace: capwatch sat: anytime ")
+    # an ISP's one total: the split is not known, so nothing is said
+    unknown = replace(
+        anytime, used_bytes=None, projected_bytes=None, split_known=False, busiest=None
+    )
+    assert plan_advice(replace(s, allowances=(unknown,))) == []

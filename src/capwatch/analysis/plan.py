@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from capwatch.models import AllowanceSummary, Cycle, Topup, as_utc
+from capwatch.analysis.windows import Window
+from capwatch.models import AllowanceSummary, BusyStretch, Cycle, Topup, as_utc
 
 Sample = tuple[datetime, int]
 
@@ -93,6 +94,8 @@ class AllowanceInput:
     note: str | None = None
     windows: str = ""
     slowdown_mbps: float | None = None
+    window_rules: tuple[Window, ...] = ()
+    """The windows as the analysis takes them (for where the use outside them went)."""
 
 
 def summarize_allowance(
@@ -124,6 +127,12 @@ def summarize_allowance(
             fc = forecast_cycle(own, cycle.start, cycle.end, size, past, now, tz=tz)
             if fc.method != "no-data":
                 projected, low, high = fc.expected_bytes, fc.low_bytes, fc.high_bytes
+    busiest: BusyStretch | None = None
+    if item.split_known and item.counts == "outside" and item.samples is not None:
+        from capwatch.analysis.plan_advice import busiest_outside
+
+        own = [(t, u) for t, u in item.samples if t in cycle and t <= now]
+        busiest = busiest_outside(own, cycle.start, item.window_rules, tz)
     cost = None
     if item.at_end == "overage" and projected is not None:
         cost = overage_cost(projected, size, overage)
@@ -143,4 +152,5 @@ def summarize_allowance(
         projected_low_bytes=low,
         projected_high_bytes=high,
         overage_cost=cost,
+        busiest=busiest,
     )

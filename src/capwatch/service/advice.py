@@ -6,8 +6,8 @@ surface shows (sizes through :mod:`capwatch.units`), so it never disagrees with 
 
 from __future__ import annotations
 
-from capwatch.models import AccountStatus, CycleSummary
-from capwatch.units import format_age, format_bytes, format_days
+from capwatch.models import AccountStatus, AllowanceSummary, CycleSummary
+from capwatch.units import format_age, format_bytes, format_clock, format_days
 
 LOGIN_PROVIDERS = frozenset({"xfinity"})
 """Providers whose session is renewed with ``capwatch login`` (others read their credentials)."""
@@ -56,3 +56,24 @@ def next_step(s: CycleSummary) -> str:
             f"the cap for the {left} days left."
         )
     return f"On track: {format_bytes(s.remaining_bytes)} left for the {left} days to come."
+
+
+def _shift_sentence(s: CycleSummary, a: AllowanceSummary) -> str | None:
+    b = a.busiest
+    if b is None or a.used_bytes is None or a.remaining_bytes is None:
+        return None
+    of_line = f" of the line's {format_bytes(s.used_bytes)}" if s.used_bytes is not None else ""
+    moved = format_bytes(min(a.remaining_bytes + b.bytes, a.size_bytes))
+    return (
+        f"This cycle {format_bytes(a.used_bytes)}{of_line} fell outside the free window and "
+        f"counted against {a.name}: {format_bytes(b.bytes)} of it between "
+        f"{format_clock(b.start_minute)} and {format_clock(b.end_minute)}. In the free window "
+        f"from {format_clock(b.window_start_minute)} it would not have counted, and {a.name} "
+        f"would have {moved} left, not {format_bytes(a.remaining_bytes)}."
+    )
+
+
+def plan_advice(s: CycleSummary) -> list[str]:
+    """On a plan with a free window, where the use outside it went and what moving it into the
+    window would have saved (nothing when that cannot be known: an ISP's one total)."""
+    return [line for a in s.allowances if (line := _shift_sentence(s, a)) is not None]

@@ -143,6 +143,7 @@ def allowance_inputs(
                 note=None if known else SPLIT_UNKNOWN,
                 windows=", ".join(f"{w.days} {w.start}-{w.end}" for w in allowance.windows),
                 slowdown_mbps=allowance.slowdown_mbps,
+                window_rules=tuple(allowance.as_windows()),
             )
         )
     return out

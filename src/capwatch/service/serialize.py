@@ -71,7 +71,20 @@ def allowance_to_dict(a: AllowanceSummary) -> dict[str, Any]:
         "overage_cost": a.overage_cost,
         "split_known": a.split_known,
         "note": a.note,
+        "busiest_outside": None
+        if a.busiest is None
+        else {
+            "from": _clock(a.busiest.start_minute),
+            "to": _clock(a.busiest.end_minute),
+            "bytes": a.busiest.bytes,
+            "window_from": _clock(a.busiest.window_start_minute),
+        },
     }
+
+
+def _clock(minute: int) -> str:
+    """Minutes after midnight as "HH:MM" ("24:00" is midnight at a stretch's end)."""
+    return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
 def shift_to_dict(shift: RegimeShift) -> dict[str, Any]:

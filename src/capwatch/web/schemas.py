@@ -43,6 +43,15 @@ class ForecastOut(BaseModel):
     )
 
 
+class BusyStretchOut(BaseModel):
+    """The stretch of the local day that counted most outside the free window this cycle."""
+
+    from_: str = Field(alias="from", description='Local time it starts, "HH:MM".')
+    to: str = Field(description='Local time it ends, "HH:MM" ("24:00": midnight).')
+    bytes: int = Field(description="What counted against the allowance in it this cycle.")
+    window_from: str = Field(description="When the free window opens, where it would not count.")
+
+
 class AllowanceOut(BaseModel):
     """Where one allowance of the plan (`[[accounts.allowances]]`) stands this cycle."""
 
@@ -67,6 +76,10 @@ class AllowanceOut(BaseModel):
         description="False for an allowance with windows metered only by an ISP total."
     )
     note: str | None
+    busiest_outside: BusyStretchOut | None = Field(
+        description="For an allowance counting outside a free window: where its use went "
+        "(null when it cannot be known or no stretch stands out)."
+    )
 
 
 class SummaryOut(BaseModel):

@@ -231,3 +231,44 @@ def test_the_weekly_email_says_where_the_use_outside_the_window_went(
         anytime, used_bytes=None, projected_bytes=None, split_known=False, busiest=None
     )
     assert plan_advice(replace(s, allowances=(unknown,))) == []
+
+
+def test_the_account_page_shows_each_allowance_from_the_one_summary(
+    plan: tuple[Path, CycleSummary], opened: tuple[Settings, Store]
+) -> None:
+    from capwatch.service.advice import next_step, plan_advice
+    from capwatch.units import format_bytes, format_range
+
+    _, s = plan
+    client = _client(*opened)
+    page = client.get("/accounts/sat").text
+    for a in s.allowances:
+        assert a.used_bytes is not None and a.projected_bytes is not None
+        assert f'data-allowance-name="{a.name}"' in page and f'data-allowance="{a.name}"' in page
+        for n in (a.used_bytes, a.size_bytes, a.remaining_bytes, a.projected_bytes):
+            assert f'data-bytes="{n}">{format_bytes(n)}<' in page, (a.name, n)
+        assert a.projected_low_bytes is not None and a.projected_high_bytes is not None
+        assert f"likely {format_range(a.projected_low_bytes, a.projected_high_bytes)}" in page
+    assert "The line slows to 1 Mbit/s" in page and "The service stops" in page
+    (advice,) = plan_advice(s)
+    assert advice.replace("'", "&#39;") in page
+    assert "in the free window (mon-sun 02:00-08:00): not counted" in page
+    assert 'of <span data-field="cap" data-bytes="0">the plan&#39;s allowances, below' in page
+    step = next_step(s)
+    assert step.startswith("Heading over the anytime allowance: keep to ")
+    assert "a day outside the free window" in step and step.replace("'", "&#39;") in page
+
+    # the allowance's burndown is the account's chart code on the allowance's own figures
+    bd = client.get("/api/v1/accounts/sat/burndown", params={"allowance": "anytime"}).json()
+    anytime = s.allowances[0]
+    assert bd["allowance"] == "anytime" and bd["cap_bytes"] == anytime.size_bytes
+    assert bd["used"][-1]["bytes"] == anytime.used_bytes
+    assert bd["forecast"]["expected_bytes"] == anytime.projected_bytes
+    assert bd["forecast"]["low_bytes"] == anytime.projected_low_bytes
+    whole = client.get("/api/v1/accounts/sat/burndown").json()
+    assert sum(d["used_bytes"] for d in whole["daily"]) == s.used_bytes
+    free = sum(d["free_bytes"] for d in whole["daily"])
+    bonus = s.allowances[1]  # counts inside the same window: what was free is what it counted
+    assert free == bonus.used_bytes == s.used_bytes - anytime.used_bytes
+    missing = client.get("/api/v1/accounts/sat/burndown", params={"allowance": "night"})
+    assert missing.status_code == 404 and "no allowance 'night'" in missing.json()["detail"]

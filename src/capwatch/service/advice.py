@@ -35,6 +35,8 @@ def next_step(s: CycleSummary) -> str:
     if s.used_bytes is None:
         return "Waiting for the first reading; it comes with the next poll."
     cap = s.cap_bytes
+    if cap is None and (plan := _plan_step(s)) is not None:
+        return plan
     if cap is None:
         if s.unlimited:
             return "This plan has no cap: capwatch keeps the history and the devices."
@@ -77,3 +79,31 @@ def plan_advice(s: CycleSummary) -> list[str]:
     """On a plan with a free window, where the use outside it went and what moving it into the
     window would have saved (nothing when that cannot be known: an ISP's one total)."""
     return [line for a in s.allowances if (line := _shift_sentence(s, a)) is not None]
+
+
+def _plan_step(s: CycleSummary) -> str | None:
+    """On a plan whose allowances carry its limits: the one nearest its end, and what to do."""
+    from capwatch.alerts.plan import at_end_text
+    from capwatch.analysis.allowance import daily_allowance
+
+    known = [a for a in s.allowances if a.used_bytes is not None and a.size_bytes > 0]
+    if not known:
+        return None
+    a = max(known, key=lambda a: (a.projected_bytes or a.used_bytes or 0) / a.size_bytes)
+    used = a.used_bytes or 0
+    left = format_days(s.days_left)
+    end = at_end_text(a)
+    if used >= a.size_bytes:
+        return f"The {a.name} allowance is used up" + (
+            f": {end.removeprefix('when it runs out ')}." if end else "."
+        )
+    daily = daily_allowance(used, a.size_bytes, s.as_of, s.cycle)
+    where = " outside the free window" if a.counts == "outside" else ""
+    if (a.projected_bytes or 0) > a.size_bytes and daily is not None:
+        return (
+            f"Heading over the {a.name} allowance: keep to {format_bytes(daily)} a day{where} "
+            f"for the {left} days left" + (f" ({end})." if end else ".")
+        )
+    return (
+        f"On track: {format_bytes(a.remaining_bytes)} of {a.name} left for the {left} days to come."
+    )

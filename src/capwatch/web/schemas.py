@@ -198,6 +198,11 @@ class DayBar(BaseModel):
 
     day: str = Field(description="Local date, YYYY-MM-DD.")
     used_bytes: int
+    free_bytes: int | None = Field(
+        default=None,
+        description="On a plan with a free window: the part of the day's use in the window "
+        "(it counted against no allowance).",
+    )
 
 
 class BurndownForecast(BaseModel):
@@ -224,6 +229,10 @@ class BurndownOut(BaseModel):
     alarm: list[Point] = Field(description="The alarm line (alarm_percent of the pro-rata).")
     forecast: BurndownForecast | None
     daily: list[DayBar]
+    allowance: str | None = Field(
+        default=None,
+        description="The allowance shown (?allowance=): cap_bytes is its size, forecast its own.",
+    )
 
 
 class Health(BaseModel):

@@ -253,7 +253,7 @@ def test_the_account_page_shows_each_allowance_from_the_one_summary(
     (advice,) = plan_advice(s)
     assert advice.replace("'", "&#39;") in page
     assert "in the free window (mon-sun 02:00-08:00): not counted" in page
-    assert 'of <span data-field="cap" data-bytes="0">the plan&#39;s allowances, below' in page
+    assert 'of <span data-field="cap" data-bytes="0">the plan&#39;s allowances<' in page
     step = next_step(s)
     assert step.startswith("Heading over the anytime allowance: keep to ")
     assert "a day outside the free window" in step and step.replace("'", "&#39;") in page

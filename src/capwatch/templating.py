@@ -61,7 +61,7 @@ def local_date(at: datetime, zone: Any, fmt: str = "%Y-%m-%d") -> str:
     return at.astimezone(tz).strftime(fmt)
 
 
-PLAN_CAP = "the plan's allowances, below"
+PLAN_CAP = "the plan's allowances"
 """What a plan without a cap of its own is used "of" (its allowances carry the limits)."""
 
 

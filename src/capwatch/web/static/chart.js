@@ -242,7 +242,7 @@
   const FIELDS = {
     used: function (s) { return [fmtBytes(s.used_bytes), s.used_bytes]; },
     cap: function (s) {
-      if (!s.cap_bytes && s.allowances && s.allowances.length) return ["the plan's allowances, below", null];
+      if (!s.cap_bytes && s.allowances && s.allowances.length) return ["the plan's allowances", null];
       return [s.cap_bytes ? fmtBytes(s.cap_bytes) : "unlimited", s.cap_bytes];
     },
     percent: function (s) { return [fmtPercent(s.percent), null]; },

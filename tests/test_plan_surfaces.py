@@ -126,6 +126,12 @@ def test_each_allowance_has_its_used_and_projected_alerts(
         latched = {(st.rule, st.level): st for st in new}
         kinds = [(e.rule, e.kind) for e in events]
         assert kinds == ([("projected:anytime", "resolved")] if summary is calm else []), kinds
+    # an allowance counting all traffic whose size is the account's cap would repeat its alerts
+    same = replace(anytime, counts="all", windows="")
+    twin = replace(s, cap_bytes=same.size_bytes, allowances=(same,))
+    conds = evaluate(twin, cfg, auth_required=False, disagreement_percent=None, tz=PLAN_ZONE_INFO)
+    assert not [c for c in conds if ":" in c.rule]
+    assert {c.rule for c in conds} >= {"used", "projected"}
     # the next cycle: nothing projected yet, the latch is reset, and it can fire again
     nxt = s.cycle.end
     new, events = step([], latched, nxt, nxt)
@@ -272,3 +278,54 @@ def test_the_account_page_shows_each_allowance_from_the_one_summary(
     assert free == bonus.used_bytes == s.used_bytes - anytime.used_bytes
     missing = client.get("/api/v1/accounts/sat/burndown", params={"allowance": "night"})
     assert missing.status_code == 404 and "no allowance 'night'" in missing.json()["detail"]
+
+
+def test_status_shows_each_allowance_as_the_summary_has_it(plan: tuple[Path, CycleSummary]) -> None:
+    from capwatch.units import format_bytes
+
+    config, s = plan
+    result = CliRunner().invoke(
+        cli,
+        ["--config", str(config), "status"],
+        obj={"clock": FakeClock(PLAN_NOW, tick=timedelta(0))},
+        env={"COLUMNS": "160"},
+    )
+    assert result.exit_code == 0, result.output
+    for a in s.allowances:
+        assert a.used_bytes is not None and a.projected_bytes is not None
+        row = next(line for line in result.output.splitlines() if f" {a.name} " in f" {line} ")
+        for n in (a.used_bytes, a.size_bytes, a.remaining_bytes, a.projected_bytes):
+            assert format_bytes(n) in row, (a.name, n, row)
+
+
+def test_what_each_end_does_in_words_and_an_overage_allowance_priced() -> None:
+    """The wording the alerts and the page share; an "overage" allowance priced with the
+    account's terms on its projected use over its own size."""
+    from datetime import UTC, datetime
+
+    from capwatch.alerts.plan import at_end_text
+    from capwatch.analysis.overage import OverageTerms
+    from capwatch.analysis.plan import AllowanceInput, summarize_allowance
+    from capwatch.models import Cycle
+
+    gb = 10**9
+    cycle = Cycle(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
+    now = datetime(2026, 11, 16, tzinfo=UTC)
+    samples = [(cycle.start.replace(day=d), (d - 1) * 10 * gb) for d in range(2, 17)]
+    terms = OverageTerms(bytes_per_block=50 * gb, cost_per_block=10.0, max_charge=None)
+    item = AllowanceInput("monthly", "all", "overage", 200 * gb)
+    priced = summarize_allowance(item, cycle, now, UTC, samples, (), terms)
+    assert priced.projected_bytes is not None and priced.projected_bytes > 250 * gb
+    blocks = -(-(priced.projected_bytes - 200 * gb) // (50 * gb))
+    assert priced.overage_cost == 10.0 * blocks
+    assert at_end_text(priced, "£") == f"projected overage charge £{10.0 * blocks:,.2f}"
+    assert summarize_allowance(item, cycle, now, UTC, samples, ()).overage_cost is None
+    assert at_end_text(summarize_allowance(item, cycle, now, UTC, samples, ())) == ""
+    stop = summarize_allowance(
+        AllowanceInput("day", "all", "hard-cap", gb), cycle, now, UTC, [], ()
+    )
+    assert at_end_text(stop) == "when it runs out the service stops"
+    slow = AllowanceInput("priority", "all", "slowdown", gb)
+    assert at_end_text(summarize_allowance(slow, cycle, now, UTC, [], ())) == (
+        "when it runs out the line slows down"
+    )

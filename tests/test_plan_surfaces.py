@@ -329,3 +329,46 @@ def test_what_each_end_does_in_words_and_an_overage_allowance_priced() -> None:
     assert at_end_text(summarize_allowance(slow, cycle, now, UTC, [], ())) == (
         "when it runs out the line slows down"
     )
+
+
+def test_promtool_passes_the_allowance_metrics(plan: tuple[Path, CycleSummary]) -> None:
+    """Debian's `promtool check metrics` on /metrics of the plan (allowance label included)."""
+    import shutil
+    import subprocess
+
+    from capwatch.exporters.prometheus import build_registry, metrics_response
+
+    _, s = plan
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: install Debian's prometheus (make debs)"
+    body, _ = metrics_response(build_registry(lambda: ([s], {}), process_metrics=False))
+    assert b'capwatch_allowance_used_bytes{account="sat",allowance="anytime"}' in body
+    done = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+async def test_real_influxdb_stores_each_allowance(
+    plan: tuple[Path, CycleSummary], influxdb_server: Any
+) -> None:
+    from capwatch.config import InfluxSettings
+    from capwatch.exporters.influxdb import InfluxExporter
+
+    _, s = plan
+    settings = InfluxSettings.model_validate({"url": influxdb_server.url, "database": "capwatch"})
+    exporter = InfluxExporter(settings)
+    await exporter.start()
+    try:
+        await exporter.publish([s], {})
+    finally:
+        await exporter.stop()
+    rows = influxdb_server.rows('SELECT * FROM "capwatch_allowance" GROUP BY *', "capwatch")
+    got = {r["allowance"]: r for r in rows}
+    assert set(got) == {"anytime", "bonus-zone"}
+    for a in s.allowances:
+        row = got[a.name]
+        assert row["account"] == "sat" and row["time"] == int(s.as_of.timestamp())
+        assert (row["used_bytes"], row["size_bytes"], row["projected_bytes"]) == (
+            a.used_bytes,
+            a.size_bytes,
+            a.projected_bytes,
+        )

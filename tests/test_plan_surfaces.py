@@ -372,3 +372,31 @@ async def test_real_influxdb_stores_each_allowance(
             a.size_bytes,
             a.projected_bytes,
         )
+
+
+def test_an_allowance_whose_use_cannot_be_known_is_said_so_on_the_page(
+    plan: tuple[Path, CycleSummary],
+) -> None:
+    """An allowance with windows metered by an ISP total: the page says so, draws no chart
+    for it, shades no free window and gives no advice (nothing is guessed)."""
+    from dataclasses import replace
+    from zoneinfo import ZoneInfo
+
+    from capwatch.service.plan import SPLIT_UNKNOWN
+    from capwatch.web.account_page import render_account
+
+    _, s = plan
+    night = replace(
+        s.allowances[0],
+        used_bytes=None,
+        projected_bytes=None,
+        projected_low_bytes=None,
+        projected_high_bytes=None,
+        split_known=False,
+        note=SPLIT_UNKNOWN,
+        busiest=None,
+    )
+    html = render_account(replace(s, allowances=(night,)), [], [], [], ZoneInfo(PLAN_ZONE))
+    assert 'data-allowance-name="anytime"' in html and "not known" in html
+    assert "cannot be known" in html and 'data-allowance="anytime"' not in html
+    assert "in the free window" not in html and 'data-field="plan-advice"' not in html

@@ -12,7 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from capwatch.models import AccountStatus, AllowanceSummary, CycleSummary, DeviceUsage
+from capwatch.exporters.metrics_plan import ALLOWANCE_METRICS as ALLOWANCE_METRICS
+from capwatch.exporters.metrics_plan import (
+    AllowanceMetricDescription as AllowanceMetricDescription,
+)
+from capwatch.exporters.metrics_plan import allowance_values as allowance_values
+from capwatch.models import AccountStatus, CycleSummary, DeviceUsage
 
 Unit = Literal["bytes", "percent", "days", "ratio", "timestamp", "count", "currency"]
 
@@ -57,24 +62,6 @@ class DeviceMetricDescription:
     ha_unit: str | None = None
     icon: str | None = None
     prom_name: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class AllowanceMetricDescription:
-    """One exported number of an allowance of the account's plan (Prometheus: an ``allowance``
-    label on ``prom_name``; Graphite ``<account>.allowances.<name>.<key>``; InfluxDB a point of
-    ``<measurement>_allowance``; Home Assistant a sensor per allowance)."""
-
-    key: str
-    name: str
-    description: str
-    unit: Unit
-    value_fn: Callable[[AllowanceSummary], float | None]
-    prom_name: str
-    icon: str | None = None
-    state_class: str | None = "measurement"
-    device_class: str | None = "data_size"
-    ha_unit: str | None = "GB"
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,47 +284,6 @@ DEVICE_METRICS: tuple[DeviceMetricDescription, ...] = (
     ),
 )
 
-ALLOWANCE_METRICS: tuple[AllowanceMetricDescription, ...] = (
-    AllowanceMetricDescription(
-        "used_bytes",
-        "used",
-        "Data counted against the allowance so far in the cycle (unknown when an ISP total "
-        "cannot be split across its windows).",
-        "bytes",
-        lambda a: _num(a.used_bytes),
-        "capwatch_allowance_used_bytes",
-        icon="mdi:download",
-        state_class="total",
-    ),
-    AllowanceMetricDescription(
-        "size_bytes",
-        "size",
-        "What the allowance gives this cycle: its size, what rolled over and the top-ups.",
-        "bytes",
-        lambda a: float(a.size_bytes),
-        "capwatch_allowance_size_bytes",
-        icon="mdi:gauge-full",
-    ),
-    AllowanceMetricDescription(
-        "remaining_bytes",
-        "remaining",
-        "Data left in the allowance.",
-        "bytes",
-        lambda a: _num(a.remaining_bytes),
-        "capwatch_allowance_remaining_bytes",
-        icon="mdi:gauge",
-    ),
-    AllowanceMetricDescription(
-        "projected_bytes",
-        "projected",
-        "The allowance's use expected at the end of the cycle (its own forecast).",
-        "bytes",
-        lambda a: _num(a.projected_bytes),
-        "capwatch_allowance_projected_bytes",
-        icon="mdi:chart-line",
-    ),
-)
-
 TEXT_METRICS: tuple[TextMetricDescription, ...] = (
     TextMetricDescription(
         "status",
@@ -396,18 +342,6 @@ def device_values(device: DeviceUsage) -> list[tuple[DeviceMetricDescription, fl
     out: list[tuple[DeviceMetricDescription, float]] = []
     for metric in DEVICE_METRICS:
         value = metric.value_fn(device)
-        if value is not None:
-            out.append((metric, value))
-    return out
-
-
-def allowance_values(
-    allowance: AllowanceSummary,
-) -> list[tuple[AllowanceMetricDescription, float]]:
-    """Return every known metric of one allowance with its value."""
-    out: list[tuple[AllowanceMetricDescription, float]] = []
-    for metric in ALLOWANCE_METRICS:
-        value = metric.value_fn(allowance)
         if value is not None:
             out.append((metric, value))
     return out

@@ -264,6 +264,15 @@ def test_the_account_page_shows_each_allowance_from_the_one_summary(
     assert step.startswith("Heading over the anytime allowance: keep to ")
     assert "a day outside the free window" in step and step.replace("'", "&#39;") in page
 
+    # the overview: a meter per allowance in place of the cap's (this plan has none)
+    overview = client.get("/").text
+    for a in s.allowances:
+        assert a.used_bytes is not None and a.projected_bytes is not None
+        assert f'<li data-allowance-name="{a.name}">' in overview
+        assert f'data-bytes="{a.projected_bytes}">{format_bytes(a.projected_bytes)}<' in overview
+    assert 'aria-label="sat: share of anytime used"' in overview
+    assert 'aria-label="sat: share of cap used"' not in overview
+
     # the allowance's burndown is the account's chart code on the allowance's own figures
     bd = client.get("/api/v1/accounts/sat/burndown", params={"allowance": "anytime"}).json()
     anytime = s.allowances[0]

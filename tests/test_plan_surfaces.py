@@ -300,6 +300,8 @@ def test_status_shows_each_allowance_as_the_summary_has_it(plan: tuple[Path, Cyc
         env={"COLUMNS": "160"},
     )
     assert result.exit_code == 0, result.output
+    line = next(row for row in result.output.splitlines() if row.startswith("│ sat "))
+    assert "│ plan " in line and "unlimited" not in line  # the allowances carry the limits
     for a in s.allowances:
         assert a.used_bytes is not None and a.projected_bytes is not None
         row = next(line for line in result.output.splitlines() if f" {a.name} " in f" {line} ")

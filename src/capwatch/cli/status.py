@@ -39,7 +39,7 @@ def _row(s: CycleSummary) -> list[str]:
         s.account,
         s.status.value,
         fb(s.used_bytes),
-        format_cap(s.cap_bytes, s.unlimited),
+        "plan" if s.cap_bytes is None and s.allowances else format_cap(s.cap_bytes, s.unlimited),
         format_percent(s.percent),
         projected,
         f"{fb(s.daily_allowance_bytes)}/day" if s.daily_allowance_bytes is not None else "-",

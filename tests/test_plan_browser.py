@@ -68,7 +68,7 @@ def test_each_allowance_on_the_page_equals_the_api(
     days = [d for d in daily["daily"] if d["free_bytes"]]
     assert days and page.locator("#daily rect.bar.free").count() == len(days)
     title = page.locator("#daily rect.bar.free title").first.text_content() or ""
-    assert f"({format_bytes(days[0]['free_bytes'])} in the free window)" in title
+    assert f"({format_bytes(days[0]['free_bytes'])} in the window)" in title
     assert "between 9 p.m. and midnight" in page.locator('[data-field="plan-advice"]').inner_text()
     page.context.close()
 

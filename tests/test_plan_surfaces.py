@@ -220,13 +220,22 @@ def test_the_weekly_email_says_where_the_use_outside_the_window_went(
     _, s = plan
     anytime = s.allowances[0]
     assert anytime.busiest is not None and anytime.used_bytes is not None
+    bonus = s.allowances[1]
+    assert bonus.remaining_bytes is not None and anytime.remaining_bytes is not None
+    moved = format_bytes(anytime.remaining_bytes + anytime.busiest.bytes)
     (advice,) = plan_advice(s)
-    assert advice.startswith(
+    assert advice == (
         f"This cycle {format_bytes(anytime.used_bytes)} of the line's "
-        f"{format_bytes(s.used_bytes)} fell outside the free window and counted against anytime: "
-        f"{format_bytes(anytime.busiest.bytes)} of it between 9 p.m. and midnight. In the free "
-        "window from 2 a.m. it would not have counted"
+        f"{format_bytes(s.used_bytes)} fell outside the window and counted against anytime: "
+        f"{format_bytes(anytime.busiest.bytes)} of it between 9 p.m. and midnight. In the "
+        "window from 2 a.m. it would have counted against bonus-zone instead "
+        f"({format_bytes(bonus.remaining_bytes)} left there), and anytime would have {moved} "
+        f"left, not {format_bytes(anytime.remaining_bytes)}."
     )
+    # a window that is free (no allowance counts inside it): said as such
+    (free,) = plan_advice(replace(s, allowances=(anytime,)))
+    assert "fell outside the free window" in free
+    assert "In the free window from 2 a.m. it would not have counted, and anytime" in free
     report = build_weekly(opened[1], opened[0], "sat", PLAN_NOW)
     for part in (report.text, report.html):
         assert advice in part.replace("\n", " ") or advice.replace("'", "&#39;") in part
@@ -242,6 +251,8 @@ def test_the_weekly_email_says_where_the_use_outside_the_window_went(
 def test_the_account_page_shows_each_allowance_from_the_one_summary(
     plan: tuple[Path, CycleSummary], opened: tuple[Settings, Store]
 ) -> None:
+    from dataclasses import replace
+
     from capwatch.service.advice import next_step, plan_advice
     from capwatch.units import format_bytes, format_range
 
@@ -256,13 +267,16 @@ def test_the_account_page_shows_each_allowance_from_the_one_summary(
         assert a.projected_low_bytes is not None and a.projected_high_bytes is not None
         assert f"likely {format_range(a.projected_low_bytes, a.projected_high_bytes)}" in page
     assert "The line slows to 1 Mbit/s" in page and "The service stops" in page
+    assert "counts outside mon-sun 02:00-08:00 (bonus-zone then)" in page
+    alone = replace(s, allowances=(s.allowances[0],))  # nothing counts in the window: free
+    assert "a day outside the free window for" in next_step(alone)
     (advice,) = plan_advice(s)
     assert advice.replace("'", "&#39;") in page
-    assert "in the free window (mon-sun 02:00-08:00): not counted" in page
+    assert "in the window (mon-sun 02:00-08:00): counted against bonus-zone" in page
     assert 'of <span data-field="cap" data-bytes="0">the plan&#39;s allowances<' in page
     step = next_step(s)
     assert step.startswith("Heading over the anytime allowance: keep to ")
-    assert "a day outside the free window" in step and step.replace("'", "&#39;") in page
+    assert "a day outside the window for" in step and step.replace("'", "&#39;") in page
 
     # the overview: a meter per allowance in place of the cap's (this plan has none)
     overview = client.get("/").text
@@ -410,4 +424,5 @@ def test_an_allowance_whose_use_cannot_be_known_is_said_so_on_the_page(
     html = render_account(replace(s, allowances=(night,)), [], [], [], ZoneInfo(PLAN_ZONE))
     assert 'data-allowance-name="anytime"' in html and "not known" in html
     assert "cannot be known" in html and 'data-allowance="anytime"' not in html
-    assert "in the free window" not in html and 'data-field="plan-advice"' not in html
+    assert 'aria-label="Legend of the daily bars"' not in html
+    assert 'data-field="plan-advice"' not in html

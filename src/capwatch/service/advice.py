@@ -66,13 +66,26 @@ def _shift_sentence(s: CycleSummary, a: AllowanceSummary) -> str | None:
         return None
     of_line = f" of the line's {format_bytes(s.used_bytes)}" if s.used_bytes is not None else ""
     moved = format_bytes(min(a.remaining_bytes + b.bytes, a.size_bytes))
+    other = window_allowance(s, a)
+    window = "window" if other is not None else "free window"
+    instead = "it would not have counted"
+    if other is not None:  # a separately counted window (HughesNet's Bonus Zone)
+        left = other.remaining_bytes
+        there = f" ({format_bytes(left)} left there)" if left is not None else ""
+        instead = f"it would have counted against {other.name} instead{there}"
     return (
-        f"This cycle {format_bytes(a.used_bytes)}{of_line} fell outside the free window and "
+        f"This cycle {format_bytes(a.used_bytes)}{of_line} fell outside the {window} and "
         f"counted against {a.name}: {format_bytes(b.bytes)} of it between "
-        f"{format_clock(b.start_minute)} and {format_clock(b.end_minute)}. In the free window "
-        f"from {format_clock(b.window_start_minute)} it would not have counted, and {a.name} "
+        f"{format_clock(b.start_minute)} and {format_clock(b.end_minute)}. In the {window} "
+        f"from {format_clock(b.window_start_minute)} {instead}, and {a.name} "
         f"would have {moved} left, not {format_bytes(a.remaining_bytes)}."
     )
+
+
+def window_allowance(s: CycleSummary, a: AllowanceSummary) -> AllowanceSummary | None:
+    """The allowance that counts what falls inside ``a``'s windows, if the plan has one (the
+    window is then counted separately, not free)."""
+    return next((o for o in s.allowances if o.counts == "inside" and o.windows == a.windows), None)
 
 
 def plan_advice(s: CycleSummary) -> list[str]:
@@ -98,7 +111,9 @@ def _plan_step(s: CycleSummary) -> str | None:
             f": {end.removeprefix('when it runs out ')}." if end else "."
         )
     daily = daily_allowance(used, a.size_bytes, s.as_of, s.cycle)
-    where = " outside the free window" if a.counts == "outside" else ""
+    where = ""
+    if a.counts == "outside":
+        where = " outside the window" if window_allowance(s, a) else " outside the free window"
     if (a.projected_bytes or 0) > a.size_bytes and daily is not None:
         return (
             f"Heading over the {a.name} allowance: keep to {format_bytes(daily)} a day{where} "

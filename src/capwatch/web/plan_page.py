@@ -21,9 +21,13 @@ class AllowanceItem:
     at_end: str
 
 
-def _counts(a: AllowanceSummary) -> str:
+def _counts(s: CycleSummary, a: AllowanceSummary) -> str:
+    from capwatch.service.advice import window_allowance
+
     if a.counts == "outside":
-        return f"counts outside {a.windows} (free then)"
+        other = window_allowance(s, a)
+        then = f"{other.name} then" if other is not None else "free then"
+        return f"counts outside {a.windows} ({then})"
     if a.counts == "inside":
         return f"counts inside {a.windows}"
     return "counts all traffic"
@@ -49,10 +53,16 @@ def _end(a: AllowanceSummary) -> str:
 
 
 def free_window(s: CycleSummary) -> str | None:
-    """The free window as the daily bars' legend says it, when the bars have a free part."""
+    """What the light part of a daily bar is, for its legend: the window's use, free or counted
+    against the allowance that counts inside it (None when the bars have no such part)."""
+    from capwatch.service.advice import window_allowance
+
     for a in s.allowances:
         if a.counts == "outside" and a.split_known and a.used_bytes is not None:
-            return a.windows
+            other = window_allowance(s, a)
+            if other is not None:
+                return f"in the window ({a.windows}): counted against {other.name}"
+            return f"in the free window ({a.windows}): not counted"
     return None
 
 
@@ -63,7 +73,7 @@ def plan_context(s: CycleSummary) -> dict[str, Any]:
     items = [
         AllowanceItem(
             a,
-            _counts(a),
+            _counts(s, a),
             _size_parts(a),
             ""
             if a.projected_low_bytes is None or a.projected_high_bytes is None

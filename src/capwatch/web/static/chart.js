@@ -220,7 +220,7 @@
     days.forEach(function (d, i) {
       const x = m.l + i * slot;
       const used = Math.max(d.used_bytes, 0);
-      // on a plan with a free window the bar's top part is what fell in it (counted nowhere)
+      // on a plan with a window the bar's top part is what fell in it (free, or counted apart)
       const free = d.free_bytes === null || d.free_bytes === undefined ? 0 : Math.min(d.free_bytes, used);
       const counted = used - free;
       const over = allowance && d.used_bytes > allowance;
@@ -230,7 +230,7 @@
       if (free > 0) {
         const f = el("rect", { class: "bar free", x: x + slot * 0.15, width: slot * 0.7,
           y: y(used), height: Math.max(y(counted) - y(used), 0) }, svg);
-        label += " (" + fmtBytes(free) + " in the free window)";
+        label += " (" + fmtBytes(free) + " in the window)";
         el("title", {}, f).textContent = label;
       }
       el("title", {}, r).textContent = label;

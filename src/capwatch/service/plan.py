@@ -142,6 +142,8 @@ def allowance_inputs(
                 split_known=known,
                 note=None if known else SPLIT_UNKNOWN,
                 windows=", ".join(f"{w.days} {w.start}-{w.end}" for w in allowance.windows),
+                slowdown_mbps=allowance.slowdown_mbps,
+                window_rules=tuple(allowance.as_windows()),
             )
         )
     return out

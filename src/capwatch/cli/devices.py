@@ -95,7 +95,7 @@ def _table(view: Any, *, explicit_day: bool) -> None:
         table.add_column(header, justify="right", no_wrap=True, min_width=width)
     table.add_column("Last 10 days", no_wrap=True, min_width=10)
     if mixed:
-        table.add_column("Source", no_wrap=True, overflow="ellipsis", max_width=12)
+        table.add_column("Source", no_wrap=True, overflow="ellipsis", max_width=14)
 
     def row(name: str, vend: str, *rest: str, style: str | None = None) -> None:
         table.add_row(name, *([vend] if vendor else []), *rest, style=style)

@@ -212,9 +212,11 @@ class Store(Protocol):
         *,
         counter_scope: str | None = None,
         counters: Sequence[DeviceCounter] = (),
+        slots: Mapping[datetime, int] | None = None,
     ) -> int:
         """Add what ``source`` counted to each device's local day, and store the counter state
-        of ``counter_scope`` it came from in the same transaction; returns the bytes stored."""
+        of ``counter_scope`` it came from and a flow source's bytes per quarter hour
+        (``slots``) in the same transaction; returns the bytes stored."""
 
     def device_counters(self, account: str, scope: str) -> dict[str, DeviceCounter]:
         """The counter state a polled source ``scope`` stored last, by client."""
@@ -241,6 +243,9 @@ class Store(Protocol):
     ) -> dict[str, dict[datetime, int]]:
         """Per allowance, the last figure of each stored cycle (for rollover), or of the one
         starting at ``cycle_start`` (what a poll adds to). The figures only grow in a cycle."""
+
+    def flow_slots(self, account: str, start: datetime, end: datetime) -> dict[datetime, int]:
+        """Flow bytes per quarter hour in [start, end), every flow source's together."""
 
     def add_topup(self, topup: Topup) -> None:
         """Record a top-up (bytes bought on top of an allowance)."""

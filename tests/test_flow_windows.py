@@ -228,3 +228,31 @@ def test_without_flows_the_split_stays_unknown(tmp_path: Path) -> None:
     summary = _summary(tmp_path, flows=False)
     for a in summary.allowances:
         assert not a.split_known and a.used_bytes is None and a.note == SPLIT_UNKNOWN
+
+
+# the store ---------------------------------------------------------------------------------
+
+
+def test_flow_slots_add_up_in_the_device_write_and_a_bad_one_writes_nothing(
+    store_url: str,
+) -> None:
+    from capwatch.errors import InputError
+    from capwatch.store import open_store
+
+    store = open_store(store_url)
+    try:
+        store.ensure_account("home", "xfinity", "America/New_York")
+        at = datetime(2026, 12, 1, 17, 5, tzinfo=UTC)
+        quarter = datetime(2026, 12, 1, 17, tzinfo=UTC)
+        traffic = [DeviceTraffic("192.168.1.5", 30)]
+        for _ in range(2):
+            store.add_device_traffic("home", at, "netflow", traffic, slots={quarter: 10, at: 20})
+        day = (quarter, quarter + SLOT)
+        assert store.flow_slots("home", *day) == {quarter: 60}  # 17:05 is in 17:00's quarter
+        assert store.flow_slots("home", quarter + SLOT, quarter + 2 * SLOT) == {}
+        with pytest.raises(InputError, match="flow slot"):
+            store.add_device_traffic("home", at, "netflow", traffic, slots={quarter: -1})
+        assert store.flow_slots("home", *day) == {quarter: 60}
+        assert sum(d.bytes for d in store.device_days("home")) == 60  # the device write too
+    finally:
+        store.close()

@@ -256,3 +256,63 @@ def test_flow_slots_add_up_in_the_device_write_and_a_bad_one_writes_nothing(
         assert sum(d.bytes for d in store.device_days("home")) == 60  # the device write too
     finally:
         store.close()
+
+
+def _rolled_over(tmp_path: Path, october_flows: bool) -> int | None:
+    """What rolls into November of "bonus-zone" (inside the night, 50 GB, rollover) when
+    October's ISP total is 60 GB and its flows were a quarter inside the night (or absent)."""
+    from capwatch.config import load_settings
+    from capwatch.service.views import account_summary
+    from capwatch.store import open_store
+
+    tmp_path.mkdir()
+    config = tmp_path / "capwatch.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n'
+        '[[accounts]]\nname = "isp"\nprovider = "http_json"\ncap = "1229 GB"\n'
+        'options = { url = "http://127.0.0.1:9/usage", used_path = "$.used" }\n'
+        '[accounts.cycle]\nstart_day = 1\ntimezone = "America/New_York"\n'
+        + PLAN
+        + "[accounts.allowances.rollover]\nexpires_after = 1\n"  # of "bonus-zone"
+    )
+    settings = load_settings(config)
+    store = open_store(settings.resolved_database_url())
+    october = datetime(2026, 10, 1, 4, tzinfo=UTC)
+    november = datetime(2026, 11, 1, 4, tzinfo=UTC)
+
+    def flows(night: datetime, inside: int, outside: int) -> None:
+        noon = night + timedelta(hours=9)
+        slots = spread_over_slots(inside, night, night + timedelta(hours=1))
+        slots.update(spread_over_slots(outside, noon, noon + timedelta(hours=1)))
+        traffic = [DeviceTraffic("192.168.1.5", inside + outside)]
+        store.add_device_traffic("isp", noon, "netflow", traffic, slots=slots)
+
+    try:
+        store.ensure_account("isp", "http_json", "America/New_York")
+        readings = [
+            Reading("isp", october + timedelta(days=d), october, d * 2 * GB, None, "http_json")
+            for d in range(1, 30)
+        ]
+        last = november - timedelta(minutes=5)  # capwatch saw October's end
+        readings.append(Reading("isp", last, october, 60 * GB, None, "http_json"))
+        readings += [
+            Reading("isp", november + timedelta(days=d), november, d * GB, None, "http_json")
+            for d in range(1, 20)
+        ]
+        store.add_readings(readings)
+        if october_flows:
+            flows(datetime(2026, 10, 10, 8, tzinfo=UTC), 1 * GB, 3 * GB)  # 04:00 EDT
+        flows(datetime(2026, 11, 10, 8, tzinfo=UTC), 1 * GB, 1 * GB)
+        summary = account_summary(settings, store, "isp", NOW)
+    finally:
+        store.close()
+    bonus = next(a for a in summary.allowances if a.name == "bonus-zone")
+    assert bonus.split_known and bonus.used_bytes == 19 * GB // 2  # November: half inside
+    return bonus.rollover_bytes
+
+
+def test_rollover_uses_each_earlier_cycles_own_flow_share(tmp_path: Path) -> None:
+    # October: 60 GB, a quarter inside the night: 15 GB of bonus-zone's 50 used, 35 GB left
+    assert _rolled_over(tmp_path / "a", october_flows=True) == 35 * GB
+    # without October's flows its split is unknown, and nothing rolls over an unknown cycle
+    assert _rolled_over(tmp_path / "b", october_flows=False) == 0

@@ -4,6 +4,7 @@ Usage (from the repo root)::
 
     python bench/footprint.py [--history 0,100000] [--runs 5] [--serve-minutes 0] [--step-minutes 5]
         [--pages] [--warm]
+    python bench/footprint.py --ratios [--runs 10]
 
 For each history size (readings already stored, ``--step-minutes`` apart, ending now) it builds a
 SQLite store (timing the import: rows per second; then bytes on disk per reading), and runs
@@ -13,6 +14,8 @@ SQLite store (timing the import: rows per second; then bytes on disk per reading
 samples its RSS (psutil) each minute; ``--pages`` opens the dashboard before each sample, and
 ``--warm`` starts serve once before that on the same data directory, so the measured one loads
 its templates from the cache as after any restart. Prints one table per measurement.
+``--ratios`` prints the one-shot commands side by side with the bare interpreter instead (see
+bench/startup.py).
 """
 
 from __future__ import annotations
@@ -208,7 +211,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="start serve once before measuring, so templates come from its cache (a restart)",
     )
+    parser.add_argument(
+        "--ratios",
+        action="store_true",
+        help="only the one-shot commands side by side with `python -c pass` (bench/startup.py)",
+    )
     args = parser.parse_args(argv)
+    if args.ratios:
+        from startup import ratios
+
+        return ratios(args.runs)
     # SIGTERM unwinds like Ctrl-C, so a stopped benchmark also stops its `capwatch serve`.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, runs={args.runs}")
@@ -220,4 +232,5 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "bench"))
     sys.exit(main())

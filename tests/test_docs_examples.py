@@ -432,7 +432,13 @@ async def _mqtt_published(broker: Any, recorder: Any) -> Any:
     exporter = MqttExporter(settings)
     await exporter.start()
     wait_until(lambda: exporter.connected, "the exporter to connect")
-    await exporter.publish([make_summary()], {"home": DEVICES})
+    from dataclasses import replace
+
+    from capwatch.models import AllowanceSummary
+
+    day = AllowanceSummary("anytime", "outside", "slowdown", 10**11, 0, 0, 4 * 10**10, 9 * 10**10,
+                           True, windows="mon-sun 02:00-08:00")  # fmt: skip
+    await exporter.publish([replace(make_summary(), allowances=(day,))], {"home": DEVICES})
     rec.wait_for("capwatch/home/state")
     return exporter, rec
 

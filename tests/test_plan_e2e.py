@@ -79,6 +79,7 @@ def test_a_satellite_plan_on_router_counters(
         f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "sat"\nprovider = "openwrt"\n'
         '[accounts.cycle]\ntimezone = "America/New_York"\n'
         f'[accounts.options]\nurl = "{url}/ubus"\npassword = {{env = "OPENWRT_SECRET"}}\n'
+        "[accounts.alerts]\nused_percent = [10]\nprojected_percent = [1000]\n"
         f"{SATELLITE}"
     )
     # 1 November 2026, the night the clocks go back: local midnight is 04:00 UTC
@@ -107,6 +108,13 @@ def test_a_satellite_plan_on_router_counters(
     assert anytime["windows"] == "mon-sun 02:00-08:00" and anytime["at_end"] == "slowdown"
     assert anytime["projected_bytes"] >= 12 * GB  # its own forecast, on its own series
     assert bonus["note"] is None
+    # the allowance's own alert, through the poll's rules, latch and outbox
+    alerts = {(a["rule"], a["level"]): a for a in summary["alerts"]}
+    assert set(alerts) == {("used:anytime", "10"), ("used:bonus-zone", "10")}
+    alert = alerts[("used:anytime", "10")]
+    assert alert["fired_at"] == "2026-11-01T17:00:00+00:00"  # the poll that crossed 10%, once
+    assert alert["message"].startswith("sat: the anytime allowance (outside mon-sun 02:00-08:00)")
+    assert alert["message"].endswith("when it runs out the line slows to 1 Mbit/s")
     wide = _status_at(config, clock, 160, monkeypatch)
     row = next(line for line in wide.splitlines() if "anytime" in line)
     assert "outside mon-sun 02:00-08:00" in row and "12.0 GB" in row and "88.0 GB" in row

@@ -165,6 +165,11 @@ def test_examples_show_one_summary(web_app: WebServer) -> None:
     f = s["forecast"]
     assert f["low_bytes"] <= f["expected_bytes"] <= f["high_bytes"] and f["expected_bytes"] >= used
 
+    (monthly,) = s["allowances"]  # the plan's one allowance counts all: the line's figures
+    assert monthly["size_bytes"] == monthly["base_bytes"] + monthly["topup_bytes"]
+    assert monthly["used_bytes"] == used
+    assert monthly["remaining_bytes"] == monthly["size_bytes"] - used
+    assert monthly["projected_bytes"] == f["expected_bytes"]
     assert example(PREFIX) == [s]
     burndown = example(f"{PREFIX}/{{name}}/burndown")
     assert burndown["cycle"] == s["cycle"] and burndown["cap_bytes"] == cap

@@ -13,9 +13,11 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-# the plan's value types live beside these (re-exported here)
 from capwatch.models_plan import AllowanceSummary as AllowanceSummary
 from capwatch.models_plan import AllowanceUsage as AllowanceUsage
+
+# the plan's value types live beside these (re-exported here)
+from capwatch.models_plan import BusyStretch as BusyStretch
 from capwatch.models_plan import Topup as Topup
 
 

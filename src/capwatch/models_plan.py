@@ -32,6 +32,19 @@ class Topup:
 
 
 @dataclass(frozen=True, slots=True)
+class BusyStretch:
+    """The stretch of the local day that counted most against an allowance this cycle outside
+    its free window: minutes after midnight (``end_minute`` 1440 is midnight; below
+    ``start_minute`` the stretch crosses midnight)."""
+
+    start_minute: int
+    end_minute: int
+    bytes: int
+    window_start_minute: int
+    """When the free window opens, where the use could have gone."""
+
+
+@dataclass(frozen=True, slots=True)
 class AllowanceSummary:
     """Where one allowance of a plan stands (the plan's part of :class:`CycleSummary`).
 
@@ -52,6 +65,18 @@ class AllowanceSummary:
     note: str | None = None
     windows: str = ""
     """The windows as written ("mon-sun 02:00-08:00"), empty when all traffic counts."""
+    slowdown_mbps: float | None = None
+    """The speed once a "slowdown" allowance runs out (None: not said, or another end)."""
+    projected_low_bytes: int | None = None
+    """The low end of the projection's interval (as the account's forecast has one)."""
+    projected_high_bytes: int | None = None
+    """The high end of the projection's interval."""
+    overage_cost: float | None = None
+    """What the projected use over the allowance costs, for an "overage" allowance with the
+    account's overage terms (None without terms, or at another end)."""
+    busiest: BusyStretch | None = None
+    """For an allowance counting traffic outside a free window: the busiest stretch of the day
+    outside it this cycle (None when it cannot be known or no stretch stands out)."""
 
     @property
     def size_bytes(self) -> int:

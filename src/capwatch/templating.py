@@ -61,6 +61,10 @@ def local_date(at: datetime, zone: Any, fmt: str = "%Y-%m-%d") -> str:
     return at.astimezone(tz).strftime(fmt)
 
 
+PLAN_CAP = "the plan's allowances"
+"""What a plan without a cap of its own is used "of" (its allowances carry the limits)."""
+
+
 def money(value: float, currency: str = "$") -> str:
     """``$30.00``."""
     return f"{currency}{value:,.2f}"
@@ -70,7 +74,11 @@ FILTERS = {
     "size": units.format_bytes,
     "size_range": lambda f: units.format_range(f.low_bytes, f.high_bytes),
     "shift": units.format_shift,
-    "cap": lambda s: units.format_cap(s.cap_bytes, s.unlimited),
+    "cap": lambda s: (
+        PLAN_CAP
+        if s.cap_bytes is None and s.allowances
+        else units.format_cap(s.cap_bytes, s.unlimited)
+    ),
     "percent": units.format_percent,
     "pace": units.format_pace,
     "days": units.format_days,

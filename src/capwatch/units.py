@@ -177,6 +177,19 @@ def format_shift(shift: RegimeShift) -> str:
     )
 
 
+def format_clock(minute: int) -> str:
+    """Minutes after midnight as people say the time: "9 p.m.", "2:30 a.m.", "midnight"."""
+    m = minute % 1440
+    if m == 0:
+        return "midnight"
+    if m == 720:
+        return "noon"
+    hour, rest = divmod(m, 60)
+    suffix = "a.m." if hour < 12 else "p.m."
+    twelve = hour % 12 or 12
+    return f"{twelve}:{rest:02d} {suffix}" if rest else f"{twelve} {suffix}"
+
+
 def format_days(value: float) -> str:
     """Days left in a cycle: ``16.6``."""
     return _fixed(value, 1)

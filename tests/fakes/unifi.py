@@ -8,7 +8,11 @@ a ``TOKEN`` cookie and an ``x-csrf-token`` header) or ``POST /api/login`` (class
 ``/proxy/network`` on UniFi OS) serves the real wired and wireless client records with the
 byte counters and session start set from the state. A refused login is what aiounifi's tests
 show: 401 on UniFi OS, ``api.err.Invalid`` on a classic controller; a call without a live
-session is 401 ``api.err.LoginRequired``.
+session is 401 ``api.err.LoginRequired``. ``POST stat/report/daily.user`` answers the rows of
+``reports`` whose ``time`` is within the body's ``start``..``end`` (the row shape of
+tests/data/real/unifi/stat_report_daily_user_row.json, **invented**: see SOURCES.md), or, with
+``reports_available`` off, 404 on UniFi OS and ``api.err.NotFound`` on a classic controller;
+``stat/sysinfo`` the real system information record with ``timezone`` set from the state.
 Run standalone: ``python -m tests.fakes.unifi --port 8443`` (needs a cert: see the tests).
 """
 
@@ -18,6 +22,7 @@ import copy
 import json
 import secrets
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +55,12 @@ class UnifiState:
     logins: int = 0
     refused_logins: int = 0
     calls: list[str] = field(default_factory=list)
+    # daily report rows: (mac, controller midnight in ms, rx_bytes, tx_bytes)
+    reports: list[tuple[str, int, float, float]] = field(default_factory=list)
+    reports_available: bool = True
+    # the zone stat/sysinfo says (the real record's "timezone" replaced); None: no sysinfo (404)
+    timezone: str | None = "America/New_York"
+    report_bodies: list[dict[str, Any]] = field(default_factory=list)
 
     def expire_sessions(self) -> None:
         """Forget every session (as a console that restarted)."""
@@ -116,6 +127,47 @@ def make_app(state: UnifiState) -> Starlette:
         data = [_client(mac, *counters) for mac, counters in state.clients.items()]
         return JSONResponse({"meta": {"rc": "ok"}, "data": data})
 
+    def _report_row(mac: str, stamp: int, rx: float, tx: float) -> dict[str, Any]:
+        row: dict[str, Any] = _real("stat_report_daily_user_row.json")
+        when = datetime.fromtimestamp(stamp / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        row.update(time=stamp, datetime=when, oid=mac, user=mac, rx_bytes=rx, tx_bytes=tx)
+        return row
+
+    async def daily_user(request: Request) -> Response:
+        prefix = "/proxy/network" if state.unifi_os else ""
+        if not request.url.path.startswith(prefix + "/api/"):
+            return Response("Not Found", status_code=404)
+        if request.cookies.get(cookie) not in state.sessions:
+            return JSONResponse(
+                {"meta": {"rc": "error", "msg": "api.err.LoginRequired"}, "data": []},
+                status_code=401,
+            )
+        if not state.reports_available:
+            if state.unifi_os:
+                return Response("Not Found", status_code=404)
+            return JSONResponse(
+                {"meta": {"rc": "error", "msg": "api.err.NotFound"}, "data": []},
+                status_code=400,
+            )
+        body = json.loads(await request.body())
+        state.report_bodies.append(body)
+        state.calls.append("daily.user")
+        start, end = body["start"], body["end"]
+        data = [_report_row(*r) for r in state.reports if start <= r[1] <= end]
+        return JSONResponse({"meta": {"rc": "ok"}, "data": data})
+
+    async def sysinfo(request: Request) -> Response:
+        if request.cookies.get(cookie) not in state.sessions:
+            return JSONResponse(
+                {"meta": {"rc": "error", "msg": "api.err.LoginRequired"}, "data": []},
+                status_code=401,
+            )
+        state.calls.append("sysinfo")
+        if state.timezone is None:
+            return Response("Not Found", status_code=404)
+        record = _real("stat_sysinfo.json") | {"timezone": state.timezone}
+        return JSONResponse({"meta": {"rc": "ok"}, "data": [record]})
+
     return Starlette(
         routes=[
             Route("/", root),
@@ -123,6 +175,12 @@ def make_app(state: UnifiState) -> Starlette:
             Route("/api/login", login, methods=["POST"]),
             Route("/proxy/network/api/s/{site}/stat/sta", stat_sta),
             Route("/api/s/{site}/stat/sta", stat_sta),
+            Route("/proxy/network/api/s/{site}/stat/sysinfo", sysinfo),
+            Route("/api/s/{site}/stat/sysinfo", sysinfo),
+            Route(
+                "/proxy/network/api/s/{site}/stat/report/daily.user", daily_user, methods=["POST"]
+            ),
+            Route("/api/s/{site}/stat/report/daily.user", daily_user, methods=["POST"]),
         ]
     )
 

@@ -3,7 +3,8 @@
 :func:`step` is pure: the coordinator loads the previous states with ``store.alert_states()``,
 calls it, saves the returned states with ``store.save_alert_states()`` and queues the events.
 
-- Per-cycle rules (used, projected, allowance, disagree) fire at most once per cycle and level:
+- Per-cycle rules (used, projected, allowance, disagree, and each plan allowance's used and
+  projected) fire at most once per cycle and level:
   after a fired alert resolves it stays quiet until the next cycle. A new cycle resets the latch;
   an alert still active from the previous cycle resolves then ("new cycle began").
 - Episode rules (stale, auth) are not bound to the cycle: they fire when the trouble starts and
@@ -20,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from capwatch.alerts.rules import PER_CYCLE_RULES, Condition
+from capwatch.alerts.rules import PER_CYCLE_RULES, Condition, per_cycle
 from capwatch.models import AlertEvent, AlertState
 
 Key = tuple[str, str]
@@ -70,7 +71,7 @@ def step(
     events: list[AlertEvent] = []
     cycle_rules = _per_cycle_rules(conditions)
     for key, prev in previous.items():
-        if prev.rule in cycle_rules and prev.cycle_start != cycle_start:
+        if (prev.rule in cycle_rules or per_cycle(prev.rule)) and prev.cycle_start != cycle_start:
             states[key], event = _roll_cycle(prev, cycle_start, now)
             if event is not None:
                 events.append(event)

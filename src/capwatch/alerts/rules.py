@@ -8,7 +8,9 @@ Rules (``rule`` / ``level``):
 - ``allowance`` / ``"below"``: the daily allowance is below ``allowance_below_bytes``;
 - ``stale`` / ``"hours"``: no fresh reading for ``stale_hours``;
 - ``auth`` / ``"required"``: the source wants a new login;
-- ``disagree`` / ``"percent"``: two meters of the line disagree by more than Z%.
+- ``disagree`` / ``"percent"``: two meters of the line disagree by more than Z%;
+- ``used:<allowance>`` and ``projected:<allowance>``: as ``used`` and ``projected``, against one
+  allowance of the plan (:mod:`capwatch.alerts.plan`).
 
 Each condition says whether it is ``over`` (fire) or ``clear`` (resolve); between the two is the
 hysteresis band, where a latched alert holds. Percent rules use ``hysteresis_percent`` points;
@@ -29,6 +31,12 @@ from capwatch.units import format_days, format_percent, format_shift
 from capwatch.units import format_range as fmt_range
 
 PER_CYCLE_RULES = frozenset({"used", "projected", "allowance", "disagree"})
+"""Rules bound to the cycle; ``used:<allowance>`` is bound as ``used`` is (:func:`per_cycle`)."""
+
+
+def per_cycle(rule: str) -> bool:
+    """Whether a rule latches once per cycle: a built-in one, or an allowance's of those."""
+    return rule.split(":", 1)[0] in PER_CYCLE_RULES
 
 
 class AlertSettingsLike(Protocol):
@@ -183,12 +191,17 @@ def evaluate(
     disagreement_percent: float | None,
     tz: tzinfo | None = None,
     provider: str | None = None,
+    currency: str = "$",
 ) -> list[Condition]:
-    """Every rule level of ``settings`` evaluated on ``summary`` (no I/O, no state)."""
+    """Every rule level of ``settings`` evaluated on ``summary`` (no I/O, no state), with each
+    allowance's of a plan (:mod:`capwatch.alerts.plan`)."""
+    from capwatch.alerts.plan import allowance_conditions
+
     zone = tz or UTC
     return [
         *_used(summary, settings),
         *_projected(summary, settings, zone),
+        *allowance_conditions(summary, settings, zone, currency),
         *_allowance(summary, settings),
         *_stale(summary, settings),
         *_auth(summary, auth_required, provider or getattr(summary, "provider", None)),

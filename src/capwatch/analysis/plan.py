@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from capwatch.models import AllowanceSummary, Cycle, Topup, as_utc
+from capwatch.analysis.windows import Window
+from capwatch.models import AllowanceSummary, BusyStretch, Cycle, Topup, as_utc
 
 Sample = tuple[datetime, int]
 
@@ -93,6 +94,9 @@ class AllowanceInput:
     split_known: bool = True
     note: str | None = None
     windows: str = ""
+    slowdown_mbps: float | None = None
+    window_rules: tuple[Window, ...] = ()
+    """The windows as the analysis takes them (for where the use outside them went)."""
     share: float | None = None
 
 
@@ -107,26 +111,39 @@ def summarize_allowance(
     tz: tzinfo,
     samples: Sequence[Sample],
     history: Sequence[Sequence[Sample]],
+    overage: object = None,
 ) -> AllowanceSummary:
     """Where one allowance stands as of ``now``: used, remaining, projected (its own forecast on
-    its own series; ``samples``/``history`` are the account's, for an allowance counting all)."""
+    its own series; ``samples``/``history`` are the account's, for an allowance counting all;
+    ``overage`` the account's terms, priced for an "overage" allowance)."""
     from capwatch.analysis.forecast import forecast_cycle
+    from capwatch.analysis.overage import overage_cost
 
     used: int | None = None
     projected: int | None = None
+    low = high = None
+    size = item.base_bytes + item.rollover_bytes + item.topup_bytes
     if item.split_known:
         own = list(item.samples) if item.samples is not None else _scaled(samples, item.share)
         past = (
             item.history if item.samples is not None else [_scaled(h, item.share) for h in history]
         )
         own = [(t, u) for t, u in own if t in cycle and t <= now]
-        size = item.base_bytes + item.rollover_bytes + item.topup_bytes
         used = own[-1][1] if own else (0 if samples else None)
+        low = high = projected = used
         if own or any(past):
             fc = forecast_cycle(own, cycle.start, cycle.end, size, past, now, tz=tz)
-            projected = fc.expected_bytes if fc.method != "no-data" else used
-        else:
-            projected = used
+            if fc.method != "no-data":
+                projected, low, high = fc.expected_bytes, fc.low_bytes, fc.high_bytes
+    busiest: BusyStretch | None = None
+    if item.split_known and item.counts == "outside" and item.samples is not None:
+        from capwatch.analysis.plan_advice import busiest_outside
+
+        own = [(t, u) for t, u in item.samples if t in cycle and t <= now]
+        busiest = busiest_outside(own, cycle.start, item.window_rules, tz)
+    cost = None
+    if item.at_end == "overage" and projected is not None:
+        cost = overage_cost(projected, size, overage)
     return AllowanceSummary(
         name=item.name,
         counts=item.counts,
@@ -139,4 +156,9 @@ def summarize_allowance(
         split_known=item.split_known,
         note=item.note,
         windows=item.windows,
+        slowdown_mbps=item.slowdown_mbps,
+        projected_low_bytes=low,
+        projected_high_bytes=high,
+        overage_cost=cost,
+        busiest=busiest,
     )

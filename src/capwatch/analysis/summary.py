@@ -98,6 +98,6 @@ def summarize(
         unlimited=(cap is None and newest is not None) if unlimited is None else unlimited,
         note=note,
         allowances=tuple(
-            summarize_allowance(a, cycle, now, zone, samples, history) for a in allowances
+            summarize_allowance(a, cycle, now, zone, samples, history, overage) for a in allowances
         ),
     )

@@ -39,7 +39,7 @@ def _row(s: CycleSummary) -> list[str]:
         s.account,
         s.status.value,
         fb(s.used_bytes),
-        format_cap(s.cap_bytes, s.unlimited),
+        "plan" if s.cap_bytes is None and s.allowances else format_cap(s.cap_bytes, s.unlimited),
         format_percent(s.percent),
         projected,
         f"{fb(s.daily_allowance_bytes)}/day" if s.daily_allowance_bytes is not None else "-",
@@ -65,7 +65,7 @@ def _alert_dict(a: AlertState) -> dict[str, Any]:
 @handle_errors
 def status(ctx: click.Context, account: str | None, as_json: bool) -> None:
     """Show used, cap, %, projection, daily allowance, pace, days left and active alerts."""
-    from capwatch.service.serialize import allowance_to_dict, summary_to_dict
+    from capwatch.service.serialize import summary_to_dict
     from capwatch.service.views import account_summary
 
     settings = load(ctx)
@@ -80,9 +80,7 @@ def status(ctx: click.Context, account: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(
             [
-                summary_to_dict(s)
-                | {"allowances": [allowance_to_dict(a) for a in s.allowances]}
-                | {"alerts": [_alert_dict(a) for a in alerts[s.account]]}
+                summary_to_dict(s) | {"alerts": [_alert_dict(a) for a in alerts[s.account]]}
                 for s in summaries
             ]
         )

@@ -73,11 +73,13 @@ class AlertSettings(_Model):
 
     used_percent: list[Percent] = Field(
         default_factory=lambda: [75.0, 90.0, 100.0],
-        description="Alert when usage reaches each of these percentages of the cap.",
+        description="Alert when usage reaches each of these percentages of the cap (and of "
+        "each of the plan's allowances).",
     )
     projected_percent: list[Percent] = Field(
         default_factory=lambda: [90.0],
-        description="Alert when the forecast for the cycle's end reaches these percentages.",
+        description="Alert when the forecast for the cycle's end reaches these percentages "
+        "(of the cap, and of each allowance).",
     )
     projected_basis: Literal["low", "expected"] = Field(
         default="low",

@@ -84,6 +84,17 @@ class UnifiSettings(_PolledSettings):
         default=False,
         description="Check the console's TLS certificate (most consoles have a self-signed one).",
     )
+    daily_reports: bool = Field(
+        default=True,
+        description="Fill the days the counters could not see (before the first read, whole "
+        "days without a read) from the controller's daily per-client report.",
+    )
+    daily_reports_days: int = Field(
+        default=31,
+        ge=1,
+        le=366,
+        description="How many days back at most the daily report fills.",
+    )
 
     @field_validator("host")
     @classmethod

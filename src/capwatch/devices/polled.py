@@ -155,6 +155,18 @@ class PolledSource:
             self.reads += 1
             return await self._store(readings)
 
+    async def backfill(
+        self,
+        previous: Mapping[str, DeviceCounter],
+        readings: Sequence[ClientReading],
+        traffic: list[DeviceTraffic],
+        state: list[DeviceCounter],
+    ) -> tuple[list[DeviceTraffic], list[DeviceCounter], dict[str, Any]]:
+        """What to store with a read: by default its deltas and state as they are; a source
+        with per-day reports of its own adds them here (keyword arguments of
+        ``add_device_traffic``), written in the read's transaction."""
+        return traffic, state, {}
+
     def failure_line(self, exc: BaseException) -> str:
         """The one log line of a failed read, secrets redacted."""
         retry = f"retrying in {self.settings.interval_s:g}s"
@@ -172,9 +184,16 @@ class PolledSource:
         try:
             previous = await asyncio.to_thread(self.store.device_counters, account, scope)
             traffic, state = counter_deltas(previous, readings, drop=self.drop)
+            traffic, state, extra = await self.backfill(previous, readings, traffic, state)
             stored = await asyncio.to_thread(
                 lambda: self.store.add_device_traffic(
-                    account, self.clock(), self.name, traffic, counter_scope=scope, counters=state
+                    account,
+                    self.clock(),
+                    self.name,
+                    traffic,
+                    counter_scope=scope,
+                    counters=state,
+                    **extra,
                 )
             )
         except Exception as exc:

@@ -11,17 +11,26 @@ per client ``rx_bytes`` + ``tx_bytes`` (a wired client's ``wired-rx_bytes`` +
 ``wired-tx_bytes`` where the controller gives those). These are the counters of the client's
 session, which starts at its ``assoc_time``: a new ``assoc_time`` is a new session whose counter
 began at 0 (:mod:`capwatch.devices.polled` counts all of it).
+
+Where the counters cannot see (the days of the cycle before the first read, whole days without a
+read), the controller's daily per-client report fills in: see
+:mod:`capwatch.devices.unifi_reports`. A controller without it (404, ``api.err.NotFound``) is
+read for its counters only, after one log line.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import date
 from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from capwatch import devices as dev
+from capwatch.devices import unifi_reports as rep
 from capwatch.devices.polled import ClientReading, PolledSource
 from capwatch.errors import (
     AuthRequired,
@@ -32,13 +41,21 @@ from capwatch.errors import (
     ServerError,
     WrongPassword,
 )
+from capwatch.models import DeviceCounter, DeviceTraffic
 from capwatch.providers._isputil import to_int
-from capwatch.secrets import register_secret
+from capwatch.secrets import redact, register_secret
 
 if TYPE_CHECKING:
     from capwatch.config.devices import UnifiSettings
 
 SOURCE = "unifi"
+log = logging.getLogger(__name__)
+
+
+def _not_found(exc: BaseException) -> bool:
+    """Whether aiounifi's error says the controller has no such endpoint."""
+    text = str(exc)
+    return "404 Not Found" in text or "api.err.NotFound" in text
 
 
 def _bytes(client: Mapping[str, Any], where: str) -> int:
@@ -107,6 +124,8 @@ class UnifiSource(PolledSource):
         super().__init__(settings, store, **kw)
         self._session: Any = None
         self._controller: Any = None
+        self._no_reports = False
+        self._zone: tuple[ZoneInfo | None] | None = None  # the controller's, once asked
 
     @property
     def where(self) -> str:
@@ -168,6 +187,86 @@ class UnifiSource(PolledSource):
         except ValueError as exc:  # orjson: not JSON
             raise BadResponse(f"unifi {self.where}: stat/sta: not JSON ({exc})") from None
         return parse_clients(reply, f"unifi {self.where}")
+
+    async def backfill(
+        self,
+        previous: Mapping[str, DeviceCounter],
+        readings: Sequence[ClientReading],
+        traffic: list[DeviceTraffic],
+        state: list[DeviceCounter],
+    ) -> tuple[list[DeviceTraffic], list[DeviceCounter], dict[str, Any]]:
+        """Mark today as read and add the daily report of the days no read saw (see
+        :mod:`capwatch.devices.unifi_reports`), under the source ``unifi:report``."""
+        s = self.settings
+        tz, cycle_first = await asyncio.to_thread(self.store.device_report_context, s.account)
+        today = self.clock().astimezone(tz).date()
+        state = [*state, rep.marker(today)]
+        if not s.daily_reports or self._no_reports:
+            return traffic, state, {}
+        span = rep.days_to_fill(previous, today, cycle_first, s.daily_reports_days)
+        if span is None:
+            return traffic, state, {}
+        try:
+            report = await asyncio.wait_for(self._report(*span, tz), s.timeout_s)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if _not_found(exc):
+                self._no_reports = True
+                log.warning(
+                    "unifi %s: the controller has no daily client reports (%s); counting the "
+                    "session counters only",
+                    self.where,
+                    rep.PATH,
+                )
+            else:
+                detail = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                log.warning(
+                    "unifi %s: the daily report of %s..%s could not be read, those days stay "
+                    "empty: %s",
+                    self.where,
+                    *span,
+                    detail,
+                )
+            return traffic, state, {}
+        traffic = rep.trim_gap(previous, readings, traffic, report, tz)
+        rows = [(day, mac, n) for (day, mac), n in sorted(report.items())]
+        return traffic, state, {"report_source": f"{self.name}:report", "report": rows}
+
+    async def _report(self, first: date, last: date, tz: ZoneInfo) -> rep.Report:
+        from aiounifi.errors import AiounifiException
+        from aiounifi.models.api import ApiRequest
+
+        where = f"unifi {self.where}"
+        body = rep.request_body(first, last, tz)
+        try:
+            controller = self._controller or await self._connect()
+            reply = await controller.request(ApiRequest("post", rep.PATH, body))
+        except AiounifiException as exc:
+            if _not_found(exc):
+                raise
+            self._controller = None
+            raise _translate(exc, where) from None
+        except ValueError as exc:
+            raise BadResponse(f"{where}: daily.user: not JSON ({exc})") from None
+        if self._zone is None:
+            self._zone = (await self._controller_zone(controller),)
+        return rep.parse_report(reply, tz, first, last, where, self._zone[0])
+
+    async def _controller_zone(self, controller: Any) -> ZoneInfo | None:
+        """The controller's zone from ``stat/sysinfo``; None (days by the 12-hour rule of
+        :mod:`capwatch.devices.unifi_reports`) where it cannot say."""
+        from aiounifi.errors import AiounifiException
+        from aiounifi.models.system_information import SystemInformationRequest
+
+        try:
+            reply = await controller.request(SystemInformationRequest.create())
+        except (AiounifiException, ValueError) as exc:
+            log.info(
+                "unifi %s: no time zone from stat/sysinfo (%s)", self.where, type(exc).__name__
+            )
+            return None
+        return rep.controller_zone(reply)
 
     async def close(self) -> None:
         """Close the HTTP session."""

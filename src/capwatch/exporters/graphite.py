@@ -1,4 +1,5 @@
-"""Graphite plaintext protocol: ``<prefix>.<account>.<key> <value> <epoch>`` lines over TCP.
+"""Graphite plaintext protocol: ``<prefix>.<account>.<key> <value> <epoch>`` lines over TCP
+(``<prefix>.<account>.allowances.<name>.<key>`` for a plan's allowances).
 
 With ``compat_names`` it also sends the names xfinity-usage sent, ``<prefix>.used_gb`` and
 ``<prefix>.total_gb`` (``<prefix>.<account>.used_gb`` when there are several accounts), so
@@ -15,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Protocol
 
 from capwatch.exporters.base import Exporter, ExportError
-from capwatch.exporters.metrics import device_values, numeric_values, slug
+from capwatch.exporters.metrics import allowance_values, device_values, numeric_values, slug
 from capwatch.models import CycleSummary, DeviceUsage
 from capwatch.units import GB
 
@@ -72,6 +73,10 @@ def render_lines(
         for metric, value in numeric_values(summary):
             if math.isfinite(value):
                 lines.append(f"{acct}.{metric.key} {_fmt(value)} {ts}")
+        for allowance in summary.allowances:
+            path = f"{acct}.allowances.{_path_part(allowance.name)}"
+            for ametric, avalue in allowance_values(allowance):
+                lines.append(f"{path}.{ametric.key} {_fmt(avalue)} {ts}")
         for device in devices.get(summary.account, ()):
             dev = f"{acct}.devices.{_path_part(device.device_id)}"
             for dmetric, dvalue in device_values(device):

@@ -14,6 +14,8 @@ their cycle usage only rises within a cycle and restarts at the cycle's start.
 
 Device sensors (``device_<key>_<metric>``) are the devices the coordinator hands over: those the
 user named, keyed by device key, so a rename changes a sensor's name and not its unique id.
+A plan's allowances are sensors too ("anytime used", "anytime remaining", ...), read from the
+state JSON's ``allowances`` by name.
 
 Every instance has its own availability topic; an entity lists the topics of every instance
 known to serve its account, with ``availability_mode: any``.
@@ -29,6 +31,7 @@ from urllib.parse import quote
 
 from capwatch import __version__
 from capwatch.exporters.metrics import (
+    ALLOWANCE_METRICS,
     DEVICE_METRICS,
     METRICS,
     TEXT_METRICS,
@@ -145,6 +148,16 @@ def state_payload(summary: CycleSummary, devices: Sequence[DeviceUsage]) -> dict
             **{m.key: (None if (v := m.value_fn(d)) is None else round(v)) for m in DEVICE_METRICS},
         }
         for d in devices
+    }
+    state["allowances"] = {
+        slug(a.name): {
+            "name": a.name,
+            **{
+                m.key: (None if (v := m.value_fn(a)) is None else round(v))
+                for m in ALLOWANCE_METRICS
+            },
+        }
+        for a in summary.allowances
     }
     return state
 
@@ -275,5 +288,27 @@ def discovery_configs(
             scaled = f"({ref} / {GB_DIVISOR}) | round(3)" if dm.unit == "bytes" else ref
             payload["value_template"] = f"{{{{ {scaled} if {guard} else None }}}}"
             payload["suggested_display_precision"] = _PRECISION.get(dm.unit, 2)
+            configs[topics.config(summary.account, key)] = payload
+    configs.update(_allowance_configs(summary, topics, opts))
+    return configs
+
+
+def _allowance_configs(
+    summary: CycleSummary, topics: Topics, opts: DiscoveryOptions
+) -> dict[str, dict[str, Any]]:
+    """A sensor per figure of each allowance of the plan ("anytime used", "anytime remaining")."""
+    configs: dict[str, dict[str, Any]] = {}
+    for a in summary.allowances:
+        name = slug(a.name)
+        for am in ALLOWANCE_METRICS:
+            key = f"allowance_{name}_{am.key}"
+            payload = _common(summary, topics, key, f"{a.name} {am.name}", opts)
+            payload.update(_ha_fields(am.device_class, am.state_class, am.ha_unit, am.icon))
+            ref = f"value_json.allowances['{name}'].{am.key}"
+            guard = f"value_json.allowances['{name}'] is defined and {ref} is number"
+            payload["value_template"] = (
+                f"{{{{ ({ref} / {GB_DIVISOR}) | round(3) if {guard} else None }}}}"
+            )
+            payload["suggested_display_precision"] = _PRECISION["bytes"]
             configs[topics.config(summary.account, key)] = payload
     return configs

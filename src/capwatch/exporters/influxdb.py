@@ -1,7 +1,8 @@
 """InfluxDB line protocol over HTTP: v1 ``/write`` (db, retention policy) and v2 ``/api/v2/write``.
 
 One point per account (measurement ``capwatch``, tag ``account``, a field per metric) and one
-per device (measurement ``capwatch_device``, tags ``account``, ``device``, ``name``), stamped with
+per device (measurement ``capwatch_device``, tags ``account``, ``device``, ``name``) and per
+allowance of a plan (``capwatch_allowance``, tags ``account``, ``allowance``), stamped with
 the summary's ``as_of`` in seconds. Bytes and counts are integer fields, the rest floats, the
 status a string, so field types never change between writes.
 """
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from capwatch.exporters.base import Exporter, ExportError, SecretLike, reveal, scrub
-from capwatch.exporters.metrics import device_values, numeric_values, text_values
+from capwatch.exporters.metrics import allowance_values, device_values, numeric_values, text_values
 from capwatch.models import CycleSummary, DeviceUsage
 
 if TYPE_CHECKING:
@@ -85,6 +86,14 @@ def render_points(
         for tmetric, text in text_values(summary):
             fields[tmetric.key] = escape_string_field(text)
         lines.append(_line(measurement, {"account": summary.account}, fields, ts))
+        for allowance in summary.allowances:
+            afields = {
+                m.key: f
+                for m, v in allowance_values(allowance)
+                if (f := _field(v, True)) is not None
+            }
+            atags = {"account": summary.account, "allowance": allowance.name}
+            lines.append(_line(f"{measurement}_allowance", atags, afields, ts))
         for device in devices.get(summary.account, ()):
             dfields = {
                 m.key: f for m, v in device_values(device) if (f := _field(v, True)) is not None

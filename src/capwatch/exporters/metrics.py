@@ -12,6 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from capwatch.exporters.metrics_plan import ALLOWANCE_METRICS as ALLOWANCE_METRICS
+from capwatch.exporters.metrics_plan import (
+    AllowanceMetricDescription as AllowanceMetricDescription,
+)
+from capwatch.exporters.metrics_plan import allowance_values as allowance_values
 from capwatch.models import AccountStatus, CycleSummary, DeviceUsage
 
 Unit = Literal["bytes", "percent", "days", "ratio", "timestamp", "count", "currency"]

@@ -23,7 +23,12 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from capwatch import __version__
-from capwatch.exporters.metrics import DEVICE_METRICS, METRICS, MetricDescription
+from capwatch.exporters.metrics import (
+    ALLOWANCE_METRICS,
+    DEVICE_METRICS,
+    METRICS,
+    MetricDescription,
+)
 from capwatch.models import AccountStatus, CycleSummary, DeviceUsage
 
 Source = Callable[[], tuple[Sequence[CycleSummary], Mapping[str, Sequence[DeviceUsage]]]]
@@ -153,6 +158,19 @@ def _process_families(facts: ProcessFacts) -> Iterator[Metric]:
         yield last
 
 
+def _allowance_families(summaries: Sequence[CycleSummary]) -> Iterator[Metric]:
+    for metric in ALLOWANCE_METRICS:
+        family = GaugeMetricFamily(
+            metric.prom_name, metric.description, labels=["account", "allowance"]
+        )
+        for summary in summaries:
+            for allowance in summary.allowances:
+                value = metric.value_fn(allowance)
+                if value is not None:
+                    family.add_metric([summary.account, allowance.name], value)
+        yield family
+
+
 def _device_families(devices: Mapping[str, Sequence[DeviceUsage]]) -> Iterator[Metric]:
     for metric in DEVICE_METRICS:
         family = GaugeMetricFamily(metric.prom_name, metric.description, labels=_DEVICE_LABELS)
@@ -176,6 +194,7 @@ class CapwatchCollector(Collector):
         summaries, devices = self._source()
         yield from _account_families(summaries, self._facts.currency)
         yield from _cycle_families(summaries)
+        yield from _allowance_families(summaries)
         yield from _info_families(summaries)
         yield from _device_families(devices)
         yield from _process_families(self._facts)

@@ -103,6 +103,13 @@ def _link(settings: Settings) -> str | None:
 def _weekly_lead(s: CycleSummary) -> str:
     """One sentence: on track, or heading over."""
     fc, cap = s.forecast, s.cap_bytes
+    heading = [a for a in s.allowances if (a.projected_bytes or 0) > a.size_bytes]
+    if cap is None and heading:
+        a = heading[0]
+        return (
+            f"Heading over the {a.name} allowance: projected {gb(a.projected_bytes or 0)} "
+            f"of {gb(a.size_bytes)}."
+        )
     if cap is None or fc is None:
         return f"{gb(s.used_bytes or 0)} used so far this cycle."
     if fc.expected_bytes > cap:
@@ -114,6 +121,8 @@ def _weekly_lead(s: CycleSummary) -> str:
 
 def build_weekly(store: Store, settings: Settings, account_name: str, now: datetime) -> Report:
     """The weekly status of one account as of ``now``."""
+    from capwatch.service.advice import plan_advice
+
     data, s = current_view(settings, store, account_name, now)
     zone = data.zone
     pct = f" ({format_percent(s.percent)})" if s.percent is not None else ""
@@ -123,12 +132,21 @@ def build_weekly(store: Store, settings: Settings, account_name: str, now: datet
         f"{'Over pace: ' if over else ''}capwatch {account_name}: "
         f"{gb(s.used_bytes or 0)} of {gb(s.cap_bytes) if s.cap_bytes else 'no cap'}{pct}{proj}"
     )
+    metered = [a for a in s.allowances if a.used_bytes is not None]
+    if s.cap_bytes is None and metered:  # the plan's allowances carry its limits
+        a = max(metered, key=lambda a: (a.projected_bytes or 0) / max(a.size_bytes, 1))
+        ahead = (a.projected_bytes or 0) > a.size_bytes
+        proj = f", projected {gb(a.projected_bytes)}" if a.projected_bytes is not None else ""
+        subject = (
+            f"{'Over pace: ' if ahead else ''}capwatch {account_name}: {a.name} "
+            f"{gb(a.used_bytes or 0)} of {gb(a.size_bytes)}{proj}"
+        )
     body = Body(
         heading=f"Weekly usage: {account_name}",
         lead=_weekly_lead(s),
         rows=summary_rows(s, currency=_currency(settings, account_name)),
         devices=data.devices,
-        notes=[f"Latest reading: {local_time(s.last_reading_at, zone)}."],
+        notes=[*plan_advice(s), f"Latest reading: {local_time(s.last_reading_at, zone)}."],
         link=_link(settings),
         footer=FOOTER,
     )

@@ -54,6 +54,8 @@ def summary_rows(s: CycleSummary, *, currency: str = "$", final: bool = False) -
         rows.append(Row("Cap", gb(cap)))
         if s.remaining_bytes is not None and not final:
             rows.append(Row("Remaining", gb(s.remaining_bytes), s.remaining_bytes == 0))
+    elif s.allowances:
+        rows.append(Row("Cap", "per allowance (below)"))
     elif s.unlimited:
         rows.append(Row("Cap", "none (unlimited)"))
     else:
@@ -76,6 +78,25 @@ def summary_rows(s: CycleSummary, *, currency: str = "$", final: bool = False) -
     if s.overage_cost:
         label = "Overage charge" if final else "Projected overage charge"
         rows.append(Row(label, money(s.overage_cost, currency), True))
+    rows.extend(allowance_rows(s, final=final))
+    return rows
+
+
+def allowance_rows(s: CycleSummary, *, final: bool = False) -> list[Row]:
+    """One row per allowance of the plan: used of its size, and (not final) where it heads."""
+    rows = []
+    for a in s.allowances:
+        label = f"Allowance {a.name}"
+        if a.used_bytes is None:
+            rows.append(Row(label, f"{gb(a.size_bytes)}; use not known (one ISP total)"))
+            continue
+        pct = f" ({format_percent(100 * a.used_bytes / a.size_bytes)})" if a.size_bytes else ""
+        value = f"{gb(a.used_bytes)} of {gb(a.size_bytes)}{pct}"
+        over = a.used_bytes > a.size_bytes
+        if not final and a.projected_bytes is not None:
+            value += f", projected {gb(a.projected_bytes)}"
+            over = over or a.projected_bytes > a.size_bytes
+        rows.append(Row(label, value, over))
     return rows
 
 

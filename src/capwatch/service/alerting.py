@@ -73,6 +73,7 @@ def evaluate_and_queue(
         disagreement_percent=disagreement(settings, store, summary),
         tz=rt.rule.timezone,
         provider=rt.account.provider,
+        currency=rt.account.overage.currency if rt.account.overage is not None else "$",
     )
     previous = store.alert_states(name)
     conditions += device_spike_conditions(settings, store, name, summary.as_of, previous.values())

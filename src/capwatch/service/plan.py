@@ -191,6 +191,8 @@ def allowance_inputs(
                 split_known=known,
                 note=flow_note if share is not None else (None if known else SPLIT_UNKNOWN),
                 windows=", ".join(f"{w.days} {w.start}-{w.end}" for w in allowance.windows),
+                slowdown_mbps=allowance.slowdown_mbps,
+                window_rules=tuple(allowance.as_windows()),
                 share=share,
             )
         )

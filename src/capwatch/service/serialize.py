@@ -47,6 +47,7 @@ def summary_to_dict(s: CycleSummary) -> dict[str, Any]:
         "consecutive_failures": s.consecutive_failures,
         "last_error": s.last_error,
         "note": s.note,
+        "allowances": [allowance_to_dict(a) for a in s.allowances],
     }
 
 
@@ -57,6 +58,7 @@ def allowance_to_dict(a: AllowanceSummary) -> dict[str, Any]:
         "counts": a.counts,
         "windows": a.windows or None,
         "at_end": a.at_end,
+        "slowdown_mbps": a.slowdown_mbps,
         "size_bytes": a.size_bytes,
         "base_bytes": a.base_bytes,
         "rollover_bytes": a.rollover_bytes,
@@ -64,9 +66,25 @@ def allowance_to_dict(a: AllowanceSummary) -> dict[str, Any]:
         "used_bytes": a.used_bytes,
         "remaining_bytes": a.remaining_bytes,
         "projected_bytes": a.projected_bytes,
+        "projected_low_bytes": a.projected_low_bytes,
+        "projected_high_bytes": a.projected_high_bytes,
+        "overage_cost": a.overage_cost,
         "split_known": a.split_known,
         "note": a.note,
+        "busiest_outside": None
+        if a.busiest is None
+        else {
+            "from": _clock(a.busiest.start_minute),
+            "to": _clock(a.busiest.end_minute),
+            "bytes": a.busiest.bytes,
+            "window_from": _clock(a.busiest.window_start_minute),
+        },
     }
+
+
+def _clock(minute: int) -> str:
+    """Minutes after midnight as "HH:MM" ("24:00" is midnight at a stretch's end)."""
+    return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
 def shift_to_dict(shift: RegimeShift) -> dict[str, Any]:

@@ -113,16 +113,24 @@ class DevicesMixin(StoreBase):
         counter_scope: str | None = None,
         counters: Sequence[DeviceCounter] = (),
         slots: Mapping[datetime, int] | None = None,
+        report_source: str | None = None,
+        report: Sequence[tuple[date, str, int]] = (),
     ) -> int:
         """Add what ``source`` counted to each device's local day, and store the counter state
         of ``counter_scope`` it came from and a flow source's bytes per quarter hour
-        (``slots``) in the same transaction; returns the bytes stored."""
+        (``slots``) in the same transaction; returns the bytes stored.
+
+        ``report`` is a device's own per-day figures, (local day, MAC, bytes), for days the
+        counters could not see: each is written under ``report_source`` in the same transaction,
+        except on a (device, day) that already has bytes of ``source`` or ``report_source``
+        (backfill only: a day is never counted twice)."""
         place = f"device traffic of {account!r}"
         when = utc(observed_at, f"{place}: observed_at")
         label(source, f"{place}: source", 64)
         if counter_scope is not None:
             label(counter_scope, f"{place}: counter scope", 200)
         totals: dict[str, int] = {}
+        filled = 0
         with self._write() as conn:
             aid, tz = self._account(conn, account, place)
             day = when.astimezone(tz).date()
@@ -140,7 +148,54 @@ class DevicesMixin(StoreBase):
                 self._save_counters(conn, aid, counter_scope, counters, when, place)
             if slots:
                 add_flow_slots(conn, aid, source, slots, place)
-        return sum(totals.values())
+            if report_source is not None:
+                label(report_source, f"{place}: report source", 64)
+                filled = self._add_report(conn, aid, (source, report_source), report, when, place)
+        return sum(totals.values()) + filled
+
+    @staticmethod
+    def _add_report(
+        conn: Connection,
+        aid: int,
+        sources: tuple[str, str],
+        report: Sequence[tuple[date, str, int]],
+        when: datetime,
+        place: str,
+    ) -> int:
+        t = s.device_days
+        filled = 0
+        for i, (day, mac_text, counted) in enumerate(report):
+            where = f"{place}: report[{i}]"
+            mac = dev.normalize_mac(mac_text, f"{where}: mac")
+            value = byte_count(counted, f"{where}: bytes") or 0
+            if not isinstance(day, date) or not dev.is_usable_mac(mac) or value <= 0:
+                continue
+            key = dev.mac_key(mac)
+            taken = conn.scalar(
+                select(func.count()).where(
+                    t.c.account_id == aid,
+                    t.c.device_key == key,
+                    t.c.day == day,
+                    t.c.source.in_(sources),
+                )
+            )
+            if taken:
+                continue
+            DevicesMixin._see_device(conn, aid, key, mac, None, when)
+            DevicesMixin._add_day(conn, aid, key, day, sources[1], value, when)
+            filled += value
+        return filled
+
+    def device_report_context(self, account: str) -> tuple[ZoneInfo, date | None]:
+        """The account's time zone and the local first day of its newest stored cycle."""
+        c = s.cycles
+        with self._read() as conn:
+            aid = self._account_id(conn, account)
+            if aid is None:
+                return ZoneInfo("UTC"), None
+            _, tz = self._account(conn, account, f"device report of {account!r}")
+            start = conn.scalar(select(func.max(c.c.cycle_start)).where(c.c.account_id == aid))
+        return tz, (utc(start, "cycle_start").astimezone(tz).date() if start else None)
 
     @staticmethod
     def _save_counters(

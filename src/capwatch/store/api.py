@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from capwatch.models import (
     AlertState,
@@ -213,10 +214,15 @@ class Store(Protocol):
         counter_scope: str | None = None,
         counters: Sequence[DeviceCounter] = (),
         slots: Mapping[datetime, int] | None = None,
+        report_source: str | None = None,
+        report: Sequence[tuple[date, str, int]] = (),
     ) -> int:
         """Add what ``source`` counted to each device's local day, and store the counter state
         of ``counter_scope`` it came from and a flow source's bytes per quarter hour
         (``slots``) in the same transaction; returns the bytes stored."""
+
+    def device_report_context(self, account: str) -> tuple[ZoneInfo, date | None]:
+        """The account's time zone and the local first day of its newest stored cycle."""
 
     def device_counters(self, account: str, scope: str) -> dict[str, DeviceCounter]:
         """The counter state a polled source ``scope`` stored last, by client."""

@@ -100,8 +100,11 @@ def render_account(
     """The account page's HTML (``alerts``: the account's active alerts, shown first)."""
     earlier = [c for c in cycles if c.cycle_start < s.cycle.start][:CYCLES_SHOWN]
     failed = [e for e in polls if e.outcome is not PollOutcome.OK][:FAILURES_SHOWN]
+    from capwatch.web.plan_page import plan_context
+
     return render(
         "account.html",
+        **plan_context(s),
         s=s,
         alerts=sorted(alerts or [], key=lambda a: (a.fired_at is None, a.fired_at)),
         next=next_step(s),

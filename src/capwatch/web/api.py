@@ -99,10 +99,21 @@ def _read_routes(router: APIRouter) -> None:
         request: Request,
         name: NameParam,
         points: Annotated[int, Query(ge=2, le=MAX_POINTS)] = 400,
+        allowance: Annotated[
+            str | None,
+            Query(
+                max_length=64,
+                description="One of the plan's allowances: its own series, size and forecast.",
+            ),
+        ] = None,
     ) -> dict[str, Any]:
         """Used bytes (downsampled), ideal, pro-rata and alarm lines, forecast, daily bars."""
-        _account(request, name)
-        return cached_burndown(request.app.state, name, points)
+        acc = _account(request, name)
+        if allowance is not None and allowance not in {a.name for a in acc.allowances}:
+            raise HTTPException(
+                status_code=404, detail=f"account {name!r} has no allowance {allowance!r}"
+            )
+        return cached_burndown(request.app.state, name, points, allowance)
 
     @router.get(
         "/accounts/{name}/readings",

@@ -34,14 +34,34 @@ def _points(series: Sequence[tuple[datetime, int]]) -> list[dict[str, Any]]:
 
 
 def burndown_payload(
-    settings: Settings, store: Store, summary: CycleSummary, points: int
+    settings: Settings,
+    store: Store,
+    summary: CycleSummary,
+    points: int,
+    allowance: str | None = None,
 ) -> dict[str, Any]:
-    """Series of the summary's cycle: used (downsampled), ideal, pro-rata, alarm, forecast."""
+    """Series of the summary's cycle: used (downsampled), ideal, pro-rata, alarm, forecast;
+    of one of the plan's allowances when ``allowance`` names one (KeyError if none is so named).
+    On a plan with a free window each day says what of it fell in the window (``free_bytes``)."""
+    from capwatch.web.plan_burndown import allowance_view, counted_by_day
+
     name, cycle = summary.account, summary.cycle
     zone = settings.account(name).cycle.zone
     rows = store.readings(name, cycle_start=cycle.start, every=CYCLE_RESOLUTION)
     samples = [(r.observed_at, r.used_bytes) for r in rows]
-    return burndown_dict(summary, samples, alarm_percent(settings, name), zone, points)
+    series = store.allowance_usage(name, cycle.start) if summary.allowances else {}
+    level = alarm_percent(settings, name)
+    if allowance is not None:
+        shown, own = allowance_view(summary, allowance, series, samples)
+        out = burndown_dict(shown, own, level, zone, points)
+        out["allowance"] = allowance
+        return out
+    out = burndown_dict(summary, samples, level, zone, points)
+    counted = counted_by_day(summary, series, zone)
+    if counted is not None:
+        for day in out["daily"]:
+            day["free_bytes"] = max(day["used_bytes"] - counted.get(day["day"], 0), 0)
+    return out
 
 
 def burndown_dict(

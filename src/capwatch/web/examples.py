@@ -37,9 +37,12 @@ def _readings() -> list[Any]:
 
 def _summary() -> Any:
     from capwatch.analysis.cycles import CycleRule
+    from capwatch.analysis.plan import AllowanceInput
     from capwatch.analysis.summary import summarize
 
     readings = _readings()
+    # the plan's one allowance, counting all traffic, with a 50 GB top-up bought this cycle
+    plan = [AllowanceInput("monthly", "all", "overage", CAP, topup_bytes=50 * 10**9)]
     return summarize(
         account=ACCOUNT,
         cycle=CycleRule(1, ZONE).cycle_at(AS_OF),
@@ -49,6 +52,7 @@ def _summary() -> Any:
         last_success_at=readings[-1].observed_at,
         tz=ZONE,
         provider="xfinity",
+        allowances=plan,
     )
 
 

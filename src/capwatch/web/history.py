@@ -102,14 +102,17 @@ def cached_summary(state: Any, name: str) -> Any:
     )
 
 
-def cached_burndown(state: Any, name: str, points: int) -> dict[str, Any]:
-    """The burndown payload of the account's current cycle through the app's cache."""
+def cached_burndown(
+    state: Any, name: str, points: int, allowance: str | None = None
+) -> dict[str, Any]:
+    """The burndown payload of the account's current cycle (or of one of its plan's
+    allowances) through the app's cache."""
     from capwatch.web.burndown import burndown_payload
 
     summary = cached_summary(state, name)
     value: dict[str, Any] = state.summary_cache.get(
-        ("burndown", name, points),
+        ("burndown", name, points, allowance),
         (summary.as_of, summary.last_reading_at),
-        lambda: burndown_payload(state.settings, state.store, summary, points),
+        lambda: burndown_payload(state.settings, state.store, summary, points, allowance),
     )
     return value

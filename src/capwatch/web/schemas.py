@@ -43,6 +43,45 @@ class ForecastOut(BaseModel):
     )
 
 
+class BusyStretchOut(BaseModel):
+    """The stretch of the local day that counted most outside the free window this cycle."""
+
+    from_: str = Field(alias="from", description='Local time it starts, "HH:MM".')
+    to: str = Field(description='Local time it ends, "HH:MM" ("24:00": midnight).')
+    bytes: int = Field(description="What counted against the allowance in it this cycle.")
+    window_from: str = Field(description="When the free window opens, where it would not count.")
+
+
+class AllowanceOut(BaseModel):
+    """Where one allowance of the plan (`[[accounts.allowances]]`) stands this cycle."""
+
+    name: str
+    counts: str = Field(description='"all", or only traffic "outside" or "inside" `windows`.')
+    windows: str | None = Field(description='The windows as written ("mon-sun 02:00-08:00").')
+    at_end: str = Field(description='"overage", "hard-cap" or "slowdown".')
+    slowdown_mbps: float | None = Field(description='The speed after a "slowdown" runs out.')
+    size_bytes: int = Field(description="base_bytes + rollover_bytes + topup_bytes.")
+    base_bytes: int
+    rollover_bytes: int = Field(description="Carried over from earlier cycles.")
+    topup_bytes: int = Field(description="Top-ups of this cycle (`capwatch topup`).")
+    used_bytes: int | None = Field(description="None when the split cannot be known.")
+    remaining_bytes: int | None
+    projected_bytes: int | None = Field(description="The allowance's own forecast.")
+    projected_low_bytes: int | None = Field(description="Low end of the forecast's interval.")
+    projected_high_bytes: int | None = Field(description="High end of the forecast's interval.")
+    overage_cost: float | None = Field(
+        description='The projected charge over an "overage" allowance ([accounts.overage]).'
+    )
+    split_known: bool = Field(
+        description="False for an allowance with windows metered only by an ISP total."
+    )
+    note: str | None
+    busiest_outside: BusyStretchOut | None = Field(
+        description="For an allowance counting outside a free window: where its use went "
+        "(null when it cannot be known or no stretch stands out)."
+    )
+
+
 class SummaryOut(BaseModel):
     """One account's current cycle: used, cap, forecast, allowance, status."""
 
@@ -67,6 +106,9 @@ class SummaryOut(BaseModel):
     note: str | None = Field(
         description="A plain line on the account, e.g. \"new cycle: waiting for the ISP's first "
         'figure".'
+    )
+    allowances: list[AllowanceOut] = Field(
+        description="The plan's allowances; empty for a plan that is its cap alone."
     )
 
 
@@ -156,6 +198,11 @@ class DayBar(BaseModel):
 
     day: str = Field(description="Local date, YYYY-MM-DD.")
     used_bytes: int
+    free_bytes: int | None = Field(
+        default=None,
+        description="On a plan with a free window: the part of the day's use in the window "
+        "(it counted against no allowance).",
+    )
 
 
 class BurndownForecast(BaseModel):
@@ -182,6 +229,10 @@ class BurndownOut(BaseModel):
     alarm: list[Point] = Field(description="The alarm line (alarm_percent of the pro-rata).")
     forecast: BurndownForecast | None
     daily: list[DayBar]
+    allowance: str | None = Field(
+        default=None,
+        description="The allowance shown (?allowance=): cap_bytes is its size, forecast its own.",
+    )
 
 
 class Health(BaseModel):

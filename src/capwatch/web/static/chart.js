@@ -133,7 +133,8 @@
     box.textContent = "";
     size(box, 0.45, 220, 360);
     const svg = el("svg", { viewBox: "0 0 " + W + " " + H, role: "group",
-      "aria-label": "Burndown of the current cycle: used bytes against the cap" }, box);
+      "aria-label": box.getAttribute("data-label") ||
+        "Burndown of the current cycle: used bytes against the cap" }, box);
     const fr = frame(data);
     axes(svg, fr);
     if (data.cap_bytes) {
@@ -148,7 +149,7 @@
     const marker = el("circle", { class: "pt", r: 5, visibility: "hidden" }, svg);
     const tip = document.createElement("div");
     tip.className = "tooltip";
-    tip.id = "burndown-tip";
+    tip.id = box.id + "-tip";
     tip.setAttribute("role", "status");
     tip.hidden = true;
     box.appendChild(tip);
@@ -220,10 +221,21 @@
     const slot = (W - m.l - m.r) / Math.max(days.length, cycleDays, 1);
     days.forEach(function (d, i) {
       const x = m.l + i * slot;
+      const used = Math.max(d.used_bytes, 0);
+      // on a plan with a window the bar's top part is what fell in it (free, or counted apart)
+      const free = d.free_bytes === null || d.free_bytes === undefined ? 0 : Math.min(d.free_bytes, used);
+      const counted = used - free;
       const over = allowance && d.used_bytes > allowance;
       const r = el("rect", { class: over ? "bar over" : "bar", x: x + slot * 0.15, width: slot * 0.7,
-        y: y(Math.max(d.used_bytes, 0)), height: Math.max(y(0) - y(Math.max(d.used_bytes, 0)), 0) }, svg);
-      el("title", {}, r).textContent = fmtDay(d.day) + ": " + fmtBytes(d.used_bytes);
+        y: y(counted), height: Math.max(y(0) - y(counted), 0) }, svg);
+      let label = fmtDay(d.day) + ": " + fmtBytes(d.used_bytes);
+      if (free > 0) {
+        const f = el("rect", { class: "bar free", x: x + slot * 0.15, width: slot * 0.7,
+          y: y(used), height: Math.max(y(counted) - y(used), 0) }, svg);
+        label += " (" + fmtBytes(free) + " in the window)";
+        el("title", {}, f).textContent = label;
+      }
+      el("title", {}, r).textContent = label;
       if (i % labelEvery === 0) text(g, x + slot / 2, h - 8, fmtDay(d.day));
     });
   }
@@ -231,7 +243,10 @@
   // Numbers and poll now -------------------------------------------------------------------
   const FIELDS = {
     used: function (s) { return [fmtBytes(s.used_bytes), s.used_bytes]; },
-    cap: function (s) { return [s.cap_bytes ? fmtBytes(s.cap_bytes) : "unlimited", s.cap_bytes]; },
+    cap: function (s) {
+      if (!s.cap_bytes && s.allowances && s.allowances.length) return ["the plan's allowances", null];
+      return [s.cap_bytes ? fmtBytes(s.cap_bytes) : "unlimited", s.cap_bytes];
+    },
     percent: function (s) { return [fmtPercent(s.percent), null]; },
     pace: function (s) { return [fmtPace(s.pace), null]; },
     projected: function (s) {
@@ -271,17 +286,23 @@
   }
 
   let last = null;
+  // one burndown per allowance of the plan (plan.html), from /burndown?allowance=
+  const planCharts = Array.from(document.querySelectorAll("figure[data-allowance]"));
   function draw() {
     if (!last) return;
     const chart = document.getElementById("burndown");
     if (chart) drawBurndown(chart, last.bd);
     const daily = document.getElementById("daily");
     if (daily) drawDaily(daily, last.bd.daily, last.summary.daily_allowance_bytes, last.bd.cycle);
+    planCharts.forEach(function (box, i) { drawBurndown(box, last.plan[i]); });
   }
   async function refresh() {
-    const [summary, bd] = await Promise.all([getJSON(api), getJSON(api + "/burndown")]);
+    const [summary, bd, ...plan] = await Promise.all([getJSON(api), getJSON(api + "/burndown"),
+      ...planCharts.map(function (box) {
+        return getJSON(api + "/burndown?allowance=" + encodeURIComponent(box.getAttribute("data-allowance")));
+      })]);
     showSummary(summary);
-    last = { summary: summary, bd: bd };
+    last = { summary: summary, bd: bd, plan: plan };
     draw();
     page.setAttribute("data-ready", "1");
   }

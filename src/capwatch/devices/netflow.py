@@ -25,6 +25,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from capwatch.analysis.windows import spread_over_slots
 from capwatch.devices.flows import FlowDecodeError, FlowDecoder, counted, parse_networks
 from capwatch.models import DeviceTraffic, utcnow
 
@@ -118,8 +119,6 @@ class NetflowCollector:
             self._bad_from.add(exporter)
             log.log(level, "netflow: packet from %s ignored: %s", exporter, exc)
             return
-        from capwatch.analysis.windows import spread_over_slots
-
         arrived: datetime | None = None
         for key, flow in counted(flows, self._lan):
             self._pending[key] = self._pending.get(key, 0) + flow.bytes

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -93,3 +93,54 @@ async def test_stored_device_bytes_match_what_was_sent(
         f"v{version}: sent {sum(expected.values())} B, stored {sum(stored.values())} B, "
         f"per device {[(k, expected[k], stored[k]) for k in sorted(expected)]}"
     )
+
+
+def _clock(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%H:%M")
+
+
+@pytest.mark.parametrize("version", [9, 10], ids=["netflow-v9", "ipfix"])
+async def test_flows_land_in_the_window_their_own_times_fall_in(
+    version: int, store: Store, softflowd: list[Softflowd]
+) -> None:
+    """softflowd's clock is the machine's, so the windows are set around the test's real time:
+    one open from a quarter hour before the traffic to half an hour after, one two hours later.
+    Every byte stored by when it passed must fall in the first and none in the second."""
+    from capwatch.analysis.windows import SLOT, slot_start, slots_split
+    from capwatch.config.plan import AllowanceSettings
+
+    settings = NetflowSettings(kind="netflow", account="home", port=free_udp_port(), lan=LAN)
+    collector = NetflowCollector(settings, store, clock=FakeClock(NOON))
+    await collector.start()
+    up_port, down_port = free_udp_port(), free_udp_port()
+    sfd = await asyncio.to_thread(start_softflowd, version, collector.port, (up_port, down_port))
+    softflowd.append(sfd)
+
+    before = datetime.now(UTC)  # the real clock: softflowd's
+    expected, datagrams = await asyncio.to_thread(send_traffic, up_port, down_port)
+    await asyncio.to_thread(sfd.settle, datagrams)
+    after = datetime.now(UTC)
+    await asyncio.to_thread(sfd.control, "expire-all")
+    stats = await asyncio.to_thread(sfd.statistics)
+    for _ in range(1000):  # bounded: until every export packet softflowd sent has arrived
+        if collector.packets >= stats["export_packets"]:
+            break
+        await asyncio.sleep(0.01)
+    await collector.stop()
+
+    stored = sum(per_device(store).values())
+    assert abs(stored - sum(expected.values())) <= TOLERANCE * sum(expected.values())
+    slots = store.flow_slots("home", before - timedelta(days=1), after + timedelta(days=1))
+    assert sum(slots.values()) == stored  # every counted byte kept by its time too
+    assert min(slots) >= slot_start(before - timedelta(seconds=1))  # v9: whole seconds
+    assert max(slots) <= slot_start(after)
+
+    opens, closes = slot_start(before) - SLOT, slot_start(after) + 2 * SLOT
+    now_window = [{"from": _clock(opens), "to": _clock(closes)}]
+    later = [
+        {"from": _clock(closes + timedelta(hours=2)), "to": _clock(closes + timedelta(hours=3))}
+    ]
+    for windows, inside in ((now_window, stored), (later, 0)):
+        allowance = AllowanceSettings(name="night", size=1, counts="inside", windows=windows)
+        split = slots_split(slots, allowance.as_windows(), UTC)
+        assert (split.inside, split.outside) == (inside, stored - inside), windows

@@ -79,7 +79,8 @@ class AllowanceInput:
     """What the summary needs of one allowance: its terms and its use in this cycle.
 
     ``samples`` None with ``split_known`` means the account's own readings (an allowance
-    counting all traffic); ``split_known`` False means its use cannot be known.
+    counting all traffic), scaled by ``share`` where given (the part of the account's use that
+    counts, estimated from flows); ``split_known`` False means its use cannot be known.
     """
 
     name: str
@@ -96,6 +97,11 @@ class AllowanceInput:
     slowdown_mbps: float | None = None
     window_rules: tuple[Window, ...] = ()
     """The windows as the analysis takes them (for where the use outside them went)."""
+    share: float | None = None
+
+
+def _scaled(series: Sequence[Sample], share: float | None) -> list[Sample]:
+    return list(series) if share is None else [(t, round(u * share)) for t, u in series]
 
 
 def summarize_allowance(
@@ -118,8 +124,10 @@ def summarize_allowance(
     low = high = None
     size = item.base_bytes + item.rollover_bytes + item.topup_bytes
     if item.split_known:
-        own = list(item.samples) if item.samples is not None else list(samples)
-        past = item.history if item.samples is not None else history
+        own = list(item.samples) if item.samples is not None else _scaled(samples, item.share)
+        past = (
+            item.history if item.samples is not None else [_scaled(h, item.share) for h in history]
+        )
         own = [(t, u) for t, u in own if t in cycle and t <= now]
         used = own[-1][1] if own else (0 if samples else None)
         low = high = projected = used

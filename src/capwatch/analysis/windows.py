@@ -10,6 +10,12 @@ polls are spread evenly over that time (a counter cannot say when within the int
 passed) and split in proportion to the time inside and outside the windows; the bytes of one
 interval come from :func:`capwatch.analysis.counters.advance`, so wraps, reboots, resets and
 cycle boundaries are counted exactly as the cycle's total is.
+
+A flow source knows when its bytes passed: each flow's bytes are spread evenly over its own
+[start, end] and kept per quarter hour (:func:`spread_over_slots`, :data:`SLOT`, aligned on the
+Unix epoch, so on every zone's quarter hours); :func:`slots_split` splits those quarter hours
+across the windows, exactly for windows that open and close on a quarter hour (a window edge
+within one is met by spreading that quarter hour's bytes evenly over it).
 """
 
 from __future__ import annotations
@@ -21,17 +27,24 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from capwatch.models import CounterSample, CounterState, Cycle, as_utc
 
 __all__ = [
+    "SLOT",
     "Window",
     "WindowSplit",
     "interval_bytes",
     "local_to_utc",
+    "slot_start",
+    "slots_split",
     "split_interval",
+    "spread_over_slots",
     "window_spans",
     "window_usage",
 ]
 
 _US = timedelta(microseconds=1)
 _ZERO = timedelta(0)
+SLOT = timedelta(minutes=15)
+"""The resolution flow bytes are kept at in time (every zone's offset is whole quarter hours)."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,3 +184,59 @@ def window_usage(
         inside += part.inside
         outside += part.outside
     return WindowSplit(inside, outside), after
+
+
+def slot_start(at: datetime) -> datetime:
+    """The start of the quarter hour (aligned on the Unix epoch) that holds ``at``."""
+    at = as_utc(at)
+    return at - (at - _EPOCH) % SLOT
+
+
+def spread_over_slots(nbytes: int, start: datetime, end: datetime) -> dict[datetime, int]:
+    """``nbytes`` spread evenly over [start, end], per quarter hour (the parts add up to
+    ``nbytes``); a flow of one instant lands whole in its quarter hour."""
+    nbytes = max(int(nbytes), 0)
+    start, end = as_utc(start), as_utc(end)
+    if nbytes == 0:
+        return {}
+    if end <= start:
+        return {slot_start(start): nbytes}
+    total_us = (end - start) // _US
+    out: dict[datetime, int] = {}
+    given = 0
+    slot = slot_start(start)
+    while slot < end:
+        upto = min(slot + SLOT, end)
+        # cumulative rounding: what has passed by ``upto``, less what was already given
+        passed = nbytes * ((upto - start) // _US) // total_us
+        if passed > given:
+            out[slot] = passed - given
+            given = passed
+        slot += SLOT
+    return out
+
+
+def slots_split(
+    slots: Mapping[datetime, int], windows: Sequence[Window], zone: tzinfo
+) -> WindowSplit:
+    """The bytes of quarter hours (keyed by their start) inside and outside the windows, each
+    quarter hour's bytes split in proportion to its time in them."""
+    if not slots:
+        return WindowSplit(0, 0)
+    ordered = sorted((as_utc(at), n) for at, n in slots.items())
+    spans = window_spans(windows, zone, ordered[0][0], ordered[-1][0] + SLOT)
+    slot_us = SLOT // _US
+    inside = total = 0
+    i = 0
+    for at, nbytes in ordered:
+        until = at + SLOT
+        while i < len(spans) and spans[i][1] <= at:
+            i += 1
+        open_us = 0
+        j = i
+        while j < len(spans) and spans[j][0] < until:
+            open_us += (min(spans[j][1], until) - max(spans[j][0], at)) // _US
+            j += 1
+        inside += nbytes * open_us // slot_us
+        total += nbytes
+    return WindowSplit(inside, total - inside)

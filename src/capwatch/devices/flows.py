@@ -2,8 +2,16 @@
 
 Decoding is the ``netflow`` package's (bitkeks/python-netflow-v9-softflowd, MIT); this module
 keeps the templates per exporter, holds back the few packets that arrive before their template,
-and reads each record's addresses, MACs and byte count whatever the version calls them. Both
-steps are pure (no sockets, no clock), tested on what Debian's softflowd really exports.
+and reads each record's addresses, MACs, byte count and times whatever the version calls them.
+Both steps are pure (no sockets, no clock), tested on what Debian's softflowd really exports.
+
+A flow's times are absolute UTC instants: NetFlow v5/v9 give FIRST_SWITCHED/LAST_SWITCHED in
+milliseconds of the exporter's uptime, made absolute with the header's export time and uptime
+(v9's header has whole seconds only, so its times are within a second); IPFIX gives
+flowStart/EndMilliseconds or Seconds, or (softflowd's default) flowStart/EndSysUpTime counted
+from the systemInitTimeMilliseconds its options record sends with the templates. Uptime offsets
+are read modulo 2**32 as signed (a wrapped counter, or softflowd's flows from before its own
+start). A record without times, or whose times are unusable, takes the packet's export time.
 
 A flow counts for the LAN device at one end when the other end is outside the LAN (the part of
 the traffic the household meter sees); flows within the LAN, and flows between two outside
@@ -16,8 +24,9 @@ import ipaddress
 import logging
 import struct
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -51,13 +60,16 @@ class FlowDecodeError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Flow:
-    """One flow record: its two ends, their MACs where exported, and its byte count."""
+    """One flow record: its two ends, their MACs where exported, its byte count and, where
+    known, when its first and last packets passed (UTC)."""
 
     src: IPAddress
     dst: IPAddress
     bytes: int
     src_mac: str | None = None
     dst_mac: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
 
 
 def _address(value: object) -> IPAddress | None:
@@ -91,13 +103,104 @@ def _first(data: Mapping[str, Any], names: Sequence[str]) -> object:
     return None
 
 
-def to_flow(data: Mapping[str, Any]) -> Flow | None:
-    """The :class:`Flow` of one decoded record, or None when it has no addresses or bytes."""
+_WRAP = 1 << 32
+MAX_FLOW_AGE = timedelta(days=8)
+"""A flow said to start longer than this before its export is not believed (softflowd's
+longest flow lives 7 days); it takes the export time instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class TimeBase:
+    """What makes one packet's record times absolute: its export time (ms since the epoch),
+    the exporter's uptime then (v5/v9, ms) and its boot time (IPFIX options, ms since epoch)."""
+
+    export_ms: int | None = None
+    uptime_ms: int | None = None
+    boot_ms: int | None = None
+
+    def _instant(self, ms: int) -> datetime:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+
+    def _since_uptime(self, value: object) -> int | None:
+        """Epoch ms of a v5/v9 uptime stamp: the export time less how long before it."""
+        stamp = _uint(value)
+        if stamp is None or self.export_ms is None or self.uptime_ms is None:
+            return None
+        before = (self.uptime_ms - stamp) % _WRAP
+        before = before - _WRAP if before >= _WRAP // 2 else before
+        return self.export_ms - before
+
+    def _since_boot(self, value: object) -> int | None:
+        """Epoch ms of an IPFIX sysUpTime stamp (ms since the exporter's init)."""
+        stamp = _uint(value)
+        if stamp is None or self.boot_ms is None:
+            return None
+        offset = stamp % _WRAP
+        if self.export_ms is not None and self.boot_ms + offset > self.export_ms + _WRAP // 2:
+            offset -= _WRAP  # a flow from before the exporter's (re)start
+        return self.boot_ms + offset
+
+    def times(self, data: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
+        """(start, end) of one record: its own times where usable, else the export time."""
+        found: tuple[int | None, int | None] = (None, None)
+        for start_key, end_key, reader in (
+            ("flowStartMilliseconds", "flowEndMilliseconds", _ms),
+            ("flowStartSeconds", "flowEndSeconds", _seconds),
+            ("flowStartSysUpTime", "flowEndSysUpTime", self._since_boot),
+            ("FIRST_SWITCHED", "LAST_SWITCHED", self._since_uptime),
+        ):
+            if start_key in data or end_key in data:
+                found = reader(data.get(start_key)), reader(data.get(end_key))
+                break
+        first, last = found
+        first = first if first is not None else last
+        last = last if last is not None else first
+        if first is None or last is None or last < first or not self._plausible(first, last):
+            if self.export_ms is None:
+                return None, None
+            return self._instant(self.export_ms), self._instant(self.export_ms)
+        return self._instant(first), self._instant(last)
+
+    def _plausible(self, first: int, last: int) -> bool:
+        if self.export_ms is None:
+            return first > 0
+        age_ms = MAX_FLOW_AGE // timedelta(milliseconds=1)
+        return self.export_ms - age_ms <= first and last <= self.export_ms + 60_000
+
+
+def _uint(value: object) -> int | None:
+    """``value`` if it is a non-negative int (not a bool), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def _ms(value: object) -> int | None:
+    return _uint(value)
+
+
+def _seconds(value: object) -> int | None:
+    stamp = _uint(value)
+    return None if stamp is None else stamp * 1000
+
+
+def to_flow(data: Mapping[str, Any], base: TimeBase | None = None) -> Flow | None:
+    """The :class:`Flow` of one decoded record, or None when it has no addresses or bytes;
+    ``base`` (the packet's) makes its times absolute."""
     src, dst = _address(_first(data, _SRC)), _address(_first(data, _DST))
     count = _first(data, _BYTES)
     if src is None or dst is None or not isinstance(count, int) or count < 0:
         return None
-    return Flow(src, dst, count, _mac(_first(data, _SRC_MAC)), _mac(_first(data, _DST_MAC)))
+    start, end = (base or TimeBase()).times(data)
+    return Flow(
+        src,
+        dst,
+        count,
+        _mac(_first(data, _SRC_MAC)),
+        _mac(_first(data, _DST_MAC)),
+        start,
+        end,
+    )
 
 
 @dataclass
@@ -106,6 +209,7 @@ class FlowDecoder:
 
     _templates: dict[Any, dict[str, dict[int, Any]]] = field(default_factory=dict)
     _waiting: dict[Any, deque[bytes]] = field(default_factory=dict)
+    _boot_ms: dict[Any, int] = field(default_factory=dict)
 
     def decode(self, data: bytes, exporter: Any = None) -> list[Flow]:
         """The flows in one packet from ``exporter`` (plus any held-back packets its templates
@@ -118,7 +222,7 @@ class FlowDecoder:
             waiting = self._waiting.setdefault(exporter, deque(maxlen=BACKLOG))
             waiting.append(data)
             return []
-        flows = _flows(packet)
+        flows = _flows(packet, self._boot_ms, exporter)
         if new_templates and self._waiting.get(exporter):
             flows += self._retry(exporter, templates)
         return flows
@@ -135,7 +239,7 @@ class FlowDecoder:
                 continue
             except FlowDecodeError:
                 continue
-            flows += _flows(packet)
+            flows += _flows(packet, self._boot_ms, exporter)
         if still:
             self._waiting[exporter] = still
         return flows
@@ -202,13 +306,29 @@ def _unpadded_v9(data: bytes, templates: Mapping[int, Any]) -> bytes:
     return bytes(out)
 
 
-def _flows(packet: Any) -> list[Flow]:
-    out = []
-    for record in packet.flows:
-        flow = to_flow(getattr(record, "data", {}))
-        if flow is not None:
-            out.append(flow)
-    return out
+def _flows(packet: Any, boots: dict[Any, int], exporter: Any) -> list[Flow]:
+    """The packet's flows, their times made absolute (an IPFIX options record with the
+    exporter's systemInitTimeMilliseconds is remembered in ``boots`` for later packets)."""
+    records = [getattr(record, "data", {}) for record in packet.flows]
+    for data in records:
+        boot = _uint(data.get("systemInitTimeMilliseconds"))
+        if boot is not None:
+            boots[exporter] = boot
+    base = _time_base(packet.header, boots.get(exporter))
+    return [flow for data in records if (flow := to_flow(data, base)) is not None]
+
+
+def _time_base(header: Any, boot_ms: int | None) -> TimeBase:
+    """The :class:`TimeBase` of a decoded packet's header (v5, v9 or IPFIX)."""
+    version = getattr(header, "version", None)
+    if version == 10:
+        export = _seconds(getattr(header, "export_uptime", None))  # the package's Export Time
+        return TimeBase(export, None, boot_ms)
+    secs = _seconds(getattr(header, "timestamp", None))
+    if secs is None:
+        return TimeBase()
+    nanos = _uint(getattr(header, "timestamp_nano", 0)) if version == 5 else 0
+    return TimeBase(secs + (nanos or 0) // 1_000_000, _uint(getattr(header, "uptime", None)))
 
 
 def parse_networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
@@ -223,18 +343,25 @@ def _stays_local(addr: IPAddress) -> bool:
     )
 
 
-def attribute(flows: Iterable[Flow], lan: Sequence[IPNetwork]) -> dict[tuple[str, str | None], int]:
-    """Bytes per (LAN address, MAC or None): each flow counts for its end inside the LAN when
-    the other end is outside it."""
+def counted(
+    flows: Iterable[Flow], lan: Sequence[IPNetwork]
+) -> Iterator[tuple[tuple[str, str | None], Flow]]:
+    """Each flow that counts, with its (LAN address, MAC or None): a flow counts for its end
+    inside the LAN when the other end is outside it."""
 
     def inside(addr: IPAddress) -> bool:
         return any(addr.version == net.version and addr in net for net in lan)
 
-    totals: dict[tuple[str, str | None], int] = {}
     for flow in flows:
         src_in, dst_in = inside(flow.src), inside(flow.dst)
         if src_in == dst_in or _stays_local(flow.dst if src_in else flow.src):
             continue
-        key = (str(flow.src), flow.src_mac) if src_in else (str(flow.dst), flow.dst_mac)
+        yield ((str(flow.src), flow.src_mac) if src_in else (str(flow.dst), flow.dst_mac)), flow
+
+
+def attribute(flows: Iterable[Flow], lan: Sequence[IPNetwork]) -> dict[tuple[str, str | None], int]:
+    """Bytes per (LAN address, MAC or None) of the flows that count (:func:`counted`)."""
+    totals: dict[tuple[str, str | None], int] = {}
+    for key, flow in counted(flows, lan):
         totals[key] = totals.get(key, 0) + flow.bytes
     return totals

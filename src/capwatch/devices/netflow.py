@@ -9,19 +9,24 @@ only what arrived in the seconds since the last write when the process is killed
 
 Bytes are counted on the account's local day the export arrived on: exporters send a flow
 within their active timeout (softflowd: 30 min by default), so a long flow crossing midnight
-may land on the next day.
+may land on the next day. The same bytes are also kept by when they passed: each flow's spread
+evenly over its own start and end, per quarter hour (:func:`~capwatch.analysis.windows.
+spread_over_slots`), written in the same transaction; that is what splits an ISP's total across
+a plan's windows. A flow without usable times is put at its export time (or its arrival).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from capwatch.devices.flows import FlowDecodeError, FlowDecoder, attribute, parse_networks
+from capwatch.analysis.windows import spread_over_slots
+from capwatch.devices.flows import FlowDecodeError, FlowDecoder, counted, parse_networks
 from capwatch.models import DeviceTraffic, utcnow
 
 if TYPE_CHECKING:
@@ -59,6 +64,7 @@ class NetflowCollector:
         self._lan = parse_networks(settings.lan)
         self._decoder = FlowDecoder()
         self._pending: dict[tuple[str, str | None], int] = {}
+        self._pending_slots: dict[datetime, int] = {}
         self._transport: asyncio.DatagramTransport | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
@@ -113,8 +119,15 @@ class NetflowCollector:
             self._bad_from.add(exporter)
             log.log(level, "netflow: packet from %s ignored: %s", exporter, exc)
             return
-        for key, counted in attribute(flows, self._lan).items():
-            self._pending[key] = self._pending.get(key, 0) + counted
+        arrived: datetime | None = None
+        for key, flow in counted(flows, self._lan):
+            self._pending[key] = self._pending.get(key, 0) + flow.bytes
+            start, end = flow.start, flow.end
+            if start is None or end is None:
+                arrived = arrived or self.clock()
+                start = end = arrived
+            for slot, part in spread_over_slots(flow.bytes, start, end).items():
+                self._pending_slots[slot] = self._pending_slots.get(slot, 0) + part
 
     def pending_bytes(self) -> int:
         """Bytes counted and not yet stored."""
@@ -126,18 +139,24 @@ class NetflowCollector:
             if not self._pending:
                 return 0
             tally, self._pending = self._pending, {}
+            slots, self._pending_slots = self._pending_slots, {}
             traffic = [DeviceTraffic(address=a, bytes=n, mac=m) for (a, m), n in tally.items()]
             try:
                 stored = await asyncio.to_thread(
-                    self.store.add_device_traffic,
-                    self.settings.account,
-                    self.clock(),
-                    SOURCE,
-                    traffic,
+                    functools.partial(
+                        self.store.add_device_traffic,
+                        self.settings.account,
+                        self.clock(),
+                        SOURCE,
+                        traffic,
+                        slots=slots,
+                    )
                 )
             except Exception as exc:
-                for key, counted in tally.items():
-                    self._pending[key] = self._pending.get(key, 0) + counted
+                for key, n in tally.items():
+                    self._pending[key] = self._pending.get(key, 0) + n
+                for slot, n in slots.items():
+                    self._pending_slots[slot] = self._pending_slots.get(slot, 0) + n
                 log.warning("netflow: could not store device bytes (kept for later): %s", exc)
                 return 0
             self.stored_bytes += stored

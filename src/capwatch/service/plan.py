@@ -3,7 +3,10 @@ the poll's transaction), and the inputs of each allowance's summary, read from t
 
 Only counter sources can say when bytes passed, so only they store per-allowance usage; an
 allowance counting all traffic is the account's own reading. An allowance with windows on an
-ISP meter (one total for the cycle) cannot be split: its use is None and the summary says so.
+ISP meter (one total for the cycle) cannot be split by the meter: with a flow source (netflow)
+on the account, the ISP's total stays the truth for how much was used and the flows tell how
+it splits (the allowance's use is the ISP's figure times the share of the cycle's flow bytes
+that counts against it); without flows its use is None and the summary says so.
 """
 
 from __future__ import annotations
@@ -21,8 +24,46 @@ if TYPE_CHECKING:
 
 SPLIT_UNKNOWN = (
     "the ISP reports one total for the cycle: how much fell in the windows cannot be known "
-    "(a counter source on this line, such as the router, can split it)"
+    "(a counter source on this line, such as the router, can split it, or a netflow device "
+    "source on the account)"
 )
+FROM_FLOWS = (
+    "estimated from flows: the ISP's total for the cycle, split as the flows counted since "
+    "{since} split it ({inside:.0%} of their bytes inside the windows)"
+)
+
+
+def _flow_shares(
+    account: AccountSettings, store: Store, cycle: Cycle, earlier: Sequence[Cycle]
+) -> tuple[dict[str, tuple[float, str]], dict[str, dict[datetime, float]]]:
+    """Per windowed allowance, the share of the use that counts against it as the flows tell
+    (with the note saying so) in ``cycle``, and in each of the ``earlier`` cycles (for
+    rollover); an allowance or cycle without flow bytes is left out (its split is unknown)."""
+    from capwatch.analysis.windows import slots_split
+
+    windowed = [a for a in account.allowances if a.windowed]
+    now_slots = store.flow_slots(account.name, cycle.start, cycle.end) if windowed else {}
+    zone = account.cycle.zone
+    current: dict[str, tuple[float, str]] = {}
+    for allowance in windowed:
+        split = slots_split(now_slots, allowance.as_windows(), zone)
+        total = split.inside + split.outside
+        if total:
+            since = min(now_slots).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            note = FROM_FLOWS.format(since=since, inside=split.inside / total)
+            current[allowance.name] = (split.counted(allowance.counts) / total, note)
+    past: dict[str, dict[datetime, float]] = {}
+    rolling = [a for a in windowed if a.rollover is not None]
+    if rolling and earlier:
+        slots = store.flow_slots(account.name, earlier[0].start, cycle.start)
+        for span in earlier:
+            inside = {t: n for t, n in slots.items() if t in span}
+            for allowance in rolling:
+                split = slots_split(inside, allowance.as_windows(), zone)
+                if split.inside + split.outside:
+                    share = split.counted(allowance.counts) / (split.inside + split.outside)
+                    past.setdefault(allowance.name, {})[span.start] = share
+    return current, past
 
 
 def poll_allowance_usage(
@@ -109,6 +150,12 @@ def allowance_inputs(
         return []
     counter = is_counter_account(account)
     topups = store.topups(account.name)
+    spans = [
+        Cycle(r.cycle_start, r.cycle_end)
+        for r in reversed(records[:ROLLOVER_CYCLES])
+        if r.cycle_start < cycle.start and r.cycle_end is not None
+    ]
+    flows, flows_past = ({}, {}) if counter else _flow_shares(account, store, cycle, spans)
     series = allowance_series(store, account.name, cycle.start) if counter else {}
     totals = store.allowance_cycle_totals(account.name) if counter else {}
     earlier = [r for r in records if r.cycle_start < cycle.start and r.cycle_end is not None]
@@ -116,14 +163,16 @@ def allowance_inputs(
     earlier = list(reversed(earlier[:ROLLOVER_CYCLES]))
     out = []
     for allowance in account.allowances:
-        known = counter or not allowance.windowed
+        share, flow_note = flows.get(allowance.name, (None, None))
+        known = counter or not allowance.windowed or share is not None
         past = []
         for r in earlier:
             span = Cycle(r.cycle_start, r.cycle_end)  # type: ignore[arg-type]
-            if not known:
-                used = None
-            elif r.lower_bound:
-                used = None  # capwatch missed the cycle's end: what was left is not known
+            past_share = flows_past.get(allowance.name, {}).get(r.cycle_start)
+            if not known or r.lower_bound:
+                used = None  # (lower bound: capwatch missed the cycle's end, what was left)
+            elif allowance.windowed and not counter:
+                used = None if past_share is None else round(r.used_bytes * past_share)
             elif allowance.windowed:
                 used = totals.get(allowance.name, {}).get(r.cycle_start)
             else:
@@ -137,13 +186,14 @@ def allowance_inputs(
                 base_bytes=allowance.size,
                 rollover_bytes=carried_over(allowance.size, allowance.as_rollover(), past),
                 topup_bytes=topups_in(topups, allowance.name, cycle),
-                samples=series.get(allowance.name, []) if allowance.windowed and known else None,
+                samples=series.get(allowance.name, []) if allowance.windowed and counter else None,
                 history=history.get(allowance.name, ()),
                 split_known=known,
-                note=None if known else SPLIT_UNKNOWN,
+                note=flow_note if share is not None else (None if known else SPLIT_UNKNOWN),
                 windows=", ".join(f"{w.days} {w.start}-{w.end}" for w in allowance.windows),
                 slowdown_mbps=allowance.slowdown_mbps,
                 window_rules=tuple(allowance.as_windows()),
+                share=share,
             )
         )
     return out

@@ -16,7 +16,7 @@ changes nothing: the stored days stay as they were.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,7 @@ from capwatch.errors import InputError
 from capwatch.models import Device, DeviceCounter, DeviceDay, DeviceTraffic, DeviceUsage
 from capwatch.store import schema as s
 from capwatch.store._base import MAX_BIGINT, StoreBase, byte_count, insert, label, utc
+from capwatch.store._plan import add_flow_slots
 
 COUNTER_KEEP = timedelta(days=40)
 """How long a client's counter state is kept after its last read (a period and some)."""
@@ -111,11 +112,13 @@ class DevicesMixin(StoreBase):
         *,
         counter_scope: str | None = None,
         counters: Sequence[DeviceCounter] = (),
+        slots: Mapping[datetime, int] | None = None,
         report_source: str | None = None,
         report: Sequence[tuple[date, str, int]] = (),
     ) -> int:
         """Add what ``source`` counted to each device's local day, and store the counter state
-        of ``counter_scope`` it came from in the same transaction; returns the bytes stored.
+        of ``counter_scope`` it came from and a flow source's bytes per quarter hour
+        (``slots``) in the same transaction; returns the bytes stored.
 
         ``report`` is a device's own per-day figures, (local day, MAC, bytes), for days the
         counters could not see: each is written under ``report_source`` in the same transaction,
@@ -143,6 +146,8 @@ class DevicesMixin(StoreBase):
                 self._add_day(conn, aid, key, day, source, counted, when)
             if counter_scope is not None:
                 self._save_counters(conn, aid, counter_scope, counters, when, place)
+            if slots:
+                add_flow_slots(conn, aid, source, slots, place)
             if report_source is not None:
                 label(report_source, f"{place}: report source", 64)
                 filled = self._add_report(conn, aid, (source, report_source), report, when, place)

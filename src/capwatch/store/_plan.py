@@ -1,13 +1,15 @@
-"""A plan's allowances in the store: per-allowance usage of counter sources, and top-ups.
+"""A plan's allowances in the store: per-allowance usage of counter sources, top-ups, and a
+flow source's bytes per quarter hour (what splits an ISP total across windows).
 
 Usage is kept as the newest cumulative figure of each half hour (``span_start``) of a cycle, per
 allowance: what a summary or a forecast reads, bounded however often the source is polled. It
-is written in the poll's own transaction (:func:`upsert_allowance_usage`).
+is written in the poll's own transaction (:func:`upsert_allowance_usage`). Flow quarter hours
+are added in the flow collector's own write of device bytes (:func:`add_flow_slots`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -71,6 +73,36 @@ def upsert_allowance_usage(
     conn.execute(stmt, params)
 
 
+def add_flow_slots(
+    conn: Connection, account_id: int, source: str, slots: Mapping[datetime, int], place: str
+) -> None:
+    """Add a flow source's bytes to their quarter hours (InputError for a bad figure)."""
+    from capwatch.analysis.windows import slot_start as flow_slot
+
+    totals: dict[datetime, int] = {}
+    for at, nbytes in slots.items():
+        when = utc(at, f"{place}: flow slot")
+        counted = byte_count(nbytes, f"{place}: flow slot {when.isoformat()}") or 0
+        if counted:
+            key = flow_slot(when)
+            totals[key] = totals.get(key, 0) + counted
+    if not totals:
+        return
+    t = s.flow_slots
+    stmt = insert(conn, t)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.c.account_id, t.c.source, t.c.slot_start],
+        set_={"bytes": t.c.bytes + stmt.excluded.bytes},
+    )
+    conn.execute(
+        stmt,
+        [
+            {"account_id": account_id, "source": source, "slot_start": at, "bytes": n}
+            for at, n in sorted(totals.items())
+        ],
+    )
+
+
 class PlanMixin(StoreBase):
     """Reads of per-allowance usage, and top-ups."""
 
@@ -116,6 +148,22 @@ class PlanMixin(StoreBase):
             for name, start, used in conn.execute(query):
                 out.setdefault(name, {})[utc(start, "cycle_start")] = int(used)
         return out
+
+    def flow_slots(self, account: str, start: datetime, end: datetime) -> dict[datetime, int]:
+        """Flow bytes per quarter hour in [start, end), every flow source's together."""
+        t, a = s.flow_slots, s.accounts
+        query = (
+            select(t.c.slot_start, func.sum(t.c.bytes))
+            .join(a, a.c.id == t.c.account_id)
+            .where(
+                a.c.name == account,
+                t.c.slot_start >= utc(start, "start"),
+                t.c.slot_start < utc(end, "end"),
+            )
+            .group_by(t.c.slot_start)
+        )
+        with self._read() as conn:
+            return {utc(at, "slot_start"): int(n) for at, n in conn.execute(query)}
 
     def add_topup(self, topup: Topup) -> None:
         """Record a top-up (bytes bought on top of an allowance)."""

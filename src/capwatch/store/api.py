@@ -213,11 +213,13 @@ class Store(Protocol):
         *,
         counter_scope: str | None = None,
         counters: Sequence[DeviceCounter] = (),
+        slots: Mapping[datetime, int] | None = None,
         report_source: str | None = None,
         report: Sequence[tuple[date, str, int]] = (),
     ) -> int:
         """Add what ``source`` counted to each device's local day, and store the counter state
-        of ``counter_scope`` it came from in the same transaction; returns the bytes stored."""
+        of ``counter_scope`` it came from and a flow source's bytes per quarter hour
+        (``slots``) in the same transaction; returns the bytes stored."""
 
     def device_report_context(self, account: str) -> tuple[ZoneInfo, date | None]:
         """The account's time zone and the local first day of its newest stored cycle."""
@@ -247,6 +249,9 @@ class Store(Protocol):
     ) -> dict[str, dict[datetime, int]]:
         """Per allowance, the last figure of each stored cycle (for rollover), or of the one
         starting at ``cycle_start`` (what a poll adds to). The figures only grow in a cycle."""
+
+    def flow_slots(self, account: str, start: datetime, end: datetime) -> dict[datetime, int]:
+        """Flow bytes per quarter hour in [start, end), every flow source's together."""
 
     def add_topup(self, topup: Topup) -> None:
         """Record a top-up (bytes bought on top of an allowance)."""

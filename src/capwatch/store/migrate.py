@@ -28,7 +28,7 @@ MIGRATION_LOCK_KEY = 0x63617077_6D696772  # "capwmigr": the advisory lock id of 
 # The newest packaged revision, so that opening an up-to-date store needs no Alembic import
 # (Alembic costs ~10 MB of RSS and ~170 ms of start-up on every command). A test checks it
 # equals what Alembic finds in migrations/versions.
-HEAD = "0005_reading_rollups"
+HEAD = "0006_flow_slots"
 
 
 def alembic_config() -> Config:

@@ -276,6 +276,19 @@ allowance_usage = Table(
     sqlite_with_rowid=False,
 )
 
+# A flow source's counted bytes per quarter hour (UTC, aligned on the epoch), spread over each
+# flow's own times: what splits an ISP total across a plan's windows.
+flow_slots = Table(
+    "flow_slots",
+    metadata,
+    _account_fk(),
+    Column("source", String(64), nullable=False),
+    Column("slot_start", UtcDateTime, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    PrimaryKeyConstraint("account_id", "source", "slot_start"),
+    sqlite_with_rowid=False,
+)
+
 topups = Table(
     "topups",
     metadata,

@@ -322,6 +322,8 @@ OTHER_TESTS = {
     "netflow/v9_12_flows_no_template.hex",
     "netflow/ipfix_templates_and_flows.hex",
     "netflow/ipfix_two_data_sets.hex",
+    "netflow/softflowd_v9_flow_times.hex",  # flow times: tests/test_flow_windows.py
+    "netflow/softflowd_ipfix_flow_times.hex",
     # polled device sources: parsed in tests/test_device_<name>.py and served by their fakes
     "unifi/stat_sta_wired_client.json",
     "unifi/stat_sta_wireless_client.json",

@@ -21,7 +21,7 @@ from capwatch.config.devices import NetflowSettings
 from capwatch.devices.netflow import NetflowCollector
 from capwatch.store import Store, open_store
 from tests.fixtures.common import FakeClock
-from tests.fixtures.softflowd import Softflowd, start_softflowd
+from tests.fixtures.softflowd import Softflowd, real_now, start_softflowd
 from tests.test_netflow_collector import free_udp_port, per_device
 
 DEVICES = [f"127.0.0.{k}" for k in range(2, 10)]
@@ -116,10 +116,10 @@ async def test_flows_land_in_the_window_their_own_times_fall_in(
     sfd = await asyncio.to_thread(start_softflowd, version, collector.port, (up_port, down_port))
     softflowd.append(sfd)
 
-    before = datetime.now(UTC)  # the real clock: softflowd's
+    before = real_now()  # softflowd's clock, the real one even under faketime
     expected, datagrams = await asyncio.to_thread(send_traffic, up_port, down_port)
     await asyncio.to_thread(sfd.settle, datagrams)
-    after = datetime.now(UTC)
+    after = real_now()
     await asyncio.to_thread(sfd.control, "expire-all")
     stats = await asyncio.to_thread(sfd.statistics)
     for _ in range(1000):  # bounded: until every export packet softflowd sent has arrived

@@ -112,4 +112,4 @@ clean:
 # The README's screenshots (docs/screenshots: overview, account page and its "Who used it",
 # phone and desktop, light and dark), regenerated in Debian's Chromium from a seeded store at a pinned instant.
 screenshots: deps-test
-	UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_web_browser.py tests/test_plan_browser.py -k test_screenshots
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_web_browser.py tests/test_plan_browser.py -k "test_screenshots or test_an_aaisp_plan_on_the_page"

@@ -1,11 +1,13 @@
-"""A satellite plan's account page in real headless Chromium (Debian's): each allowance's
-figures equal the API's, its own burndown is drawn, the daily bars shade the free window; and
-the README's screenshots of it (``make screenshots``)."""
+"""Plans' account pages in real headless Chromium (Debian's). A satellite plan: each
+allowance's figures equal the API's, its own burndown is drawn, the daily bars shade the free
+window. An A&A plan: rollover and a top-up in the allowance's size, a window that an ISP total
+cannot split. And the README's screenshots of both (``make screenshots``)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,17 @@ from capwatch.config import load_settings
 from capwatch.store import open_store
 from capwatch.units import format_bytes
 from tests.fakes._server import serve
-from tests.fixtures.plan import PLAN_NOW, PLAN_ZONE, plan_config, seed_plan_store
+from tests.fakes.aaisp import PASSWORD, USERNAME
+from tests.fixtures.plan import (
+    AAISP_NOW,
+    GB,
+    PLAN_NOW,
+    PLAN_ZONE,
+    aaisp_plan_polled,
+    cli_run,
+    plan_config,
+    seed_plan_store,
+)
 from tests.fixtures.web import WebServer
 
 pytestmark = pytest.mark.browser
@@ -90,3 +102,63 @@ def test_screenshots(
     assert page.evaluate("document.documentElement.scrollWidth") <= VIEWS[device]["width"]
     assert shot.stat().st_size > 10_000
     page.context.close()
+
+
+@pytest.fixture
+def aaisp_plan_server(
+    aaisp_fake: tuple[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[WebServer]:
+    """The app at AAISP_NOW over the A&A plan, polled by `capwatch poll` on the fake CHAOS API
+    (half of November's unused quota carried over) with a 20 GB top-up recorded."""
+    from capwatch.web.app import create_app
+
+    url, state = aaisp_fake
+    monkeypatch.setenv("AA_PASSWORD", PASSWORD)
+
+    def polled() -> Path:  # `capwatch poll` runs asyncio: not inside Playwright's loop
+        config, clock = aaisp_plan_polled(tmp_path, url, state, USERNAME)
+        cli_run(config, clock, "topup", "aa", "20GB", "--note", "films", "--at", "2026-12-02")
+        return config
+
+    with ThreadPoolExecutor(1) as pool:
+        config = pool.submit(polled).result()
+    settings = load_settings(config)
+    store = open_store(settings.resolved_database_url())
+    app = create_app(settings, store, clock=lambda: AAISP_NOW)
+    try:
+        with serve(app) as base:
+            yield WebServer(base, settings, store, None, app)  # type: ignore[arg-type]
+    finally:
+        store.close()
+
+
+def test_an_aaisp_plan_on_the_page(
+    aaisp_plan_server: WebServer, web_browser: Any, tmp_path: Path
+) -> None:
+    """Rollover (half of November's unused 150 GB) and the 20 GB top-up in the monthly
+    allowance's size, as the API has them; the night window said to be unknowable on an ISP
+    total, with no burndown drawn for it; and the README's screenshots of it, desktop light and
+    phone dark."""
+    summary = httpx.get(f"{aaisp_plan_server.url}/api/v1/accounts/aa", timeout=30).json()
+    monthly, night = summary["allowances"]
+    out = SHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    out.mkdir(parents=True, exist_ok=True)
+    for device, scheme in (("desktop", "light"), ("phone", "dark")):
+        page = _page(
+            web_browser, viewport=VIEWS[device], color_scheme=scheme, timezone_id="Europe/London"
+        )
+        page.goto(aaisp_plan_server.url + "/accounts/aa")
+        page.wait_for_selector('[data-ready="1"]')
+        card = page.locator('article[data-allowance-name="monthly"]')
+        size = card.locator(f'[data-bytes="{monthly["size_bytes"]}"]').first
+        assert size.inner_text() == format_bytes(295 * GB) == format_bytes(monthly["size_bytes"])
+        said = " ".join(card.inner_text().split())
+        assert "75.0 GB rolled over" in said and "20.0 GB top-ups" in said
+        assert page.locator("#burndown-allowance-1 polyline.used").count() == 1
+        unknown = page.locator('article[data-allowance-name="night"]')
+        assert "cannot be known" in unknown.inner_text() and night["used_bytes"] is None
+        assert unknown.locator("figure").count() == 0
+        shot = out / f"plan-aaisp-{device}-{scheme}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= VIEWS[device]["width"]
+        page.context.close()

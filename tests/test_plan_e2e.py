@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from capwatch.cli import cli
 from tests.fakes.aaisp import PASSWORD, USERNAME
 from tests.fixtures.common import FakeClock
+from tests.fixtures.plan import aaisp_plan_polled, cli_run
 from tests.fixtures.routers import assert_secret_nowhere
 
 GB = 10**9
@@ -41,14 +42,8 @@ windows = [{days = "mon-sun", from = "02:00", to = "08:00"}]
 """
 
 
-def _run(config: Path, clock: FakeClock, *args: str) -> Any:
-    result = CliRunner().invoke(cli, ["--config", str(config), *args], obj={"clock": clock})
-    assert result.exit_code == 0, result.output + result.stderr
-    return result
-
-
 def _status(config: Path, clock: FakeClock) -> dict[str, Any]:
-    summary: dict[str, Any] = json.loads(_run(config, clock, "status", "--json").stdout)[0]
+    summary: dict[str, Any] = json.loads(cli_run(config, clock, "status", "--json").stdout)[0]
     return summary
 
 
@@ -61,7 +56,7 @@ def _status_at(
     monkeypatch.setattr(
         "capwatch.cli.status.console", lambda: Console(width=columns, highlight=False)
     )
-    output: str = _run(config, clock, "status").output
+    output: str = cli_run(config, clock, "status").output
     return output
 
 
@@ -84,14 +79,14 @@ def test_a_satellite_plan_on_router_counters(
     )
     # 1 November 2026, the night the clocks go back: local midnight is 04:00 UTC
     clock = FakeClock(datetime(2026, 11, 1, 4, tzinfo=UTC), tick=timedelta(0))
-    printed = _run(config, clock, "poll").output  # a baseline
+    printed = cli_run(config, clock, "poll").output  # a baseline
 
     def later(hours: int, rx: int) -> None:
         nonlocal printed
         clock.advance(timedelta(hours=hours))
         state.uptime_s += hours * 3600
         state.rx_bytes += rx
-        printed += _run(config, clock, "poll").output
+        printed += cli_run(config, clock, "poll").output
 
     later(3, 4 * GB)  # 00:00-02:00 EDT, 01:00-02:00 EST: 3 real hours, all before the window
     later(6, 12 * GB)  # 02:00-08:00 EST: the free window, 6 real hours
@@ -125,7 +120,7 @@ def test_a_satellite_plan_on_router_counters(
     state.uptime_s += int((last_cycle_end - clock.now).total_seconds())  # the same boot
     clock.set(last_cycle_end)
     state.rx_bytes += 30 * GB
-    printed += _run(config, clock, "poll").output
+    printed += cli_run(config, clock, "poll").output
     november = _allowances(_status(config, clock))
     used_nov = november["anytime"]["used_bytes"]
     assert used_nov + november["bonus-zone"]["used_bytes"] == 54 * GB  # every byte, once
@@ -140,42 +135,17 @@ def test_a_satellite_plan_on_router_counters(
     assert_secret_nowhere(SECRET, printed + wide, tmp_path / "data")
 
 
-def _line(stamp: str, used: int, monthly: int = 200 * GB) -> dict[str, Any]:
-    return {
-        "ID": "32891",
-        "quota_monthly": str(monthly),
-        "quota_remaining": str(monthly - used),
-        "quota_timestamp": stamp,
-    }
-
-
 def test_an_aaisp_plan_with_rollover_and_a_topup(
     aaisp_fake: tuple[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, state = aaisp_fake
     monkeypatch.setenv("AA_PASSWORD", PASSWORD)
-    config = tmp_path / "capwatch.toml"
-    config.write_text(
-        f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "aa"\nprovider = "aaisp"\n'
-        'cap = "provider"\n[accounts.cycle]\ntimezone = "Europe/London"\n'
-        f'[accounts.options]\nusername = "{USERNAME}"\n'
-        f'password = {{env = "AA_PASSWORD"}}\nbase_url = "{url}"\n'
-        '[[accounts.allowances]]\nname = "monthly"\nsize = "200 GB"\n'
-        '[accounts.allowances.rollover]\nlimit = "100 GB"\nshare_percent = 50\n'
-        '[[accounts.allowances]]\nname = "night"\nsize = "50 GB"\ncounts = "inside"\n'
-        'windows = [{from = "00:00", to = "06:00"}]\n'
-    )
-    clock = FakeClock(datetime(2026, 11, 30, 22, 30, tzinfo=UTC), tick=timedelta(0))
-    state.lines = [_line("2026-11-30 22:00:00", 50 * GB)]  # November ends with 150 GB unused
-    _run(config, clock, "poll")
-    clock.set(datetime(2026, 12, 2, 10, 30, tzinfo=UTC))
-    state.lines = [_line("2026-12-02 10:00:00", 10 * GB)]
-    _run(config, clock, "poll")
-    done = _run(config, clock, "topup", "aa", "20GB", "--note", "films", "--at", "2026-12-02")
+    config, clock = aaisp_plan_polled(tmp_path, url, state, USERNAME)
+    done = cli_run(config, clock, "topup", "aa", "20GB", "--note", "films", "--at", "2026-12-02")
     assert "recorded a top-up of 20.0 GB to monthly" in done.output
     # one bought in November adds to November, not to December
-    _run(config, clock, "topup", "aa", "5GB", "--at", "2026-11-15T12:00")
-    listed = json.loads(_run(config, clock, "topup", "aa", "--list", "--json").stdout)
+    cli_run(config, clock, "topup", "aa", "5GB", "--at", "2026-11-15T12:00")
+    listed = json.loads(cli_run(config, clock, "topup", "aa", "--list", "--json").stdout)
     assert [(t["at"], t["bytes"], t["note"]) for t in listed] == [
         ("2026-11-15T12:00:00Z", 5 * GB, None),
         ("2026-12-02T00:00:00Z", 20 * GB, "films"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ from capwatch.models import CycleSummary
 from capwatch.store import open_store
 from capwatch.store.api import Store
 from tests.fixtures.common import FakeClock
-from tests.fixtures.plan import PLAN_NOW, PLAN_ZONE, plan_store
+from tests.fixtures.plan import GB, PLAN_NOW, PLAN_ZONE, plan_store
 
 PLAN_ZONE_INFO = ZoneInfo(PLAN_ZONE)
 
@@ -426,3 +426,23 @@ def test_an_allowance_whose_use_cannot_be_known_is_said_so_on_the_page(
     assert "cannot be known" in html and 'data-allowance="anytime"' not in html
     assert 'aria-label="Legend of the daily bars"' not in html
     assert 'data-field="plan-advice"' not in html
+
+
+@pytest.mark.parametrize("cap", [None, 200 * GB])
+def test_the_earlier_cycles_value_sits_above_its_bar(cap: int | None) -> None:
+    """With no cap the tallest bar fills the chart; its value is drawn above it, not across it
+    (a plan's account has no cap of its own)."""
+    from capwatch.store.api import CycleRecord
+    from capwatch.web.account_page import cycle_bars
+
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    cycles = [
+        CycleRecord("aa", start, None, used, cap, 1, None, None, "aaisp")
+        for used in (50 * GB, 20 * GB)
+    ]
+    bars = cycle_bars(cycles, UTC)
+    assert bars is not None
+    for bar in bars.bars:
+        assert bar.value and 10 <= bar.value_y < bar.y - 3  # the text's baseline clears the bar
+    if cap:
+        assert bars.cap_y is not None and bars.cap_y < min(b.y for b in bars.bars)

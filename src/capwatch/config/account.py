@@ -192,8 +192,9 @@ class AccountSettings(_Model):
         default=None,
         json_schema_extra={"toml_key": "cap"},
         description='Data cap: "1.2 TB", "1229 GB" or bytes; "provider" reads it from the ISP; '
-        '"unlimited" has none. Default: "1 TB" for host/vnstat/snmp counters (unlimited when '
-        '`allowances` carry the plan\'s limits), else "provider".',
+        '"unlimited" has none. Default: none when `allowances` carry the plan\'s limits (the '
+        'headline is then measured against them), else "1 TB" for host/vnstat/snmp counters and '
+        '"provider" for an ISP.',
     )
     cap_source: Literal["config", "provider", "unlimited"] = Field(
         default="provider",
@@ -247,11 +248,10 @@ class AccountSettings(_Model):
                 raise LocatedError(("cap",), "give either cap or cap_bytes/cap_source, not both")
             data.update(_cap_fields(data.pop("cap")))
         elif "cap_bytes" not in data and "cap_source" not in data:
-            if provider_cls is not None and provider_cls.kind == "counter":
-                if data.get("allowances"):
-                    data.update(cap_bytes=None, cap_source="unlimited")
-                else:
-                    data.update(cap_bytes=COUNTER_DEFAULT_CAP, cap_source="config")
+            if data.get("allowances"):  # the plan's limits are its allowances, on any meter
+                data.update(cap_bytes=None, cap_source="unlimited")
+            elif provider_cls is not None and provider_cls.kind == "counter":
+                data.update(cap_bytes=COUNTER_DEFAULT_CAP, cap_source="config")
         elif "cap_source" not in data and data.get("cap_bytes") is not None:
             data["cap_source"] = "config"
         if "poll_interval" in data:

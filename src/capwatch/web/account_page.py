@@ -66,7 +66,7 @@ def cycle_bars(cycles: list[CycleRecord], tz: tzinfo) -> Bars | None:
     bars = []
     for i, c in enumerate(ordered):
         start = c.cycle_start.astimezone(tz)
-        bh = (h - 30) * c.used_bytes / top
+        bh = (h - 40) * c.used_bytes / top  # 20 below for the month, 20 above for the value
         size = format_bytes(c.used_bytes)
         label = f"{start:%b %Y}" if long_labels else f"{start:%b}"
         bars.append(
@@ -76,7 +76,7 @@ def cycle_bars(cycles: list[CycleRecord], tz: tzinfo) -> Bars | None:
                 y=round(h - 20 - bh, 1),
                 h=round(bh, 1),
                 cx=round(i * slot + slot / 2, 1),
-                value_y=round(max(h - 25 - bh, 12), 1),
+                value_y=round(h - 25 - bh, 1),
                 over=bool(c.cap_bytes and c.used_bytes > c.cap_bytes),
                 title=f"{start:%b %Y}: {size}",
                 label=label if _fits(label, slot) else "",
@@ -84,7 +84,7 @@ def cycle_bars(cycles: list[CycleRecord], tz: tzinfo) -> Bars | None:
             )
         )
     cap = max((c.cap_bytes or 0) for c in ordered)
-    cap_y = round(h - 20 - (h - 30) * cap / top, 1) if cap else None
+    cap_y = round(h - 20 - (h - 40) * cap / top, 1) if cap else None
     return Bars(bars, cap_y, w, h)
 
 

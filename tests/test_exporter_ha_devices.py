@@ -2,7 +2,8 @@
 
 Only named devices (a rename or ``[device_names]``) get a sensor: the bytes of the cycle, by
 device key, so a rename keeps the unique id; un-naming a device deletes its retained config,
-also when that happened while capwatch was stopped.
+also when that happened while capwatch was stopped. The plan's allowance sensors come and go the
+same way when an allowance is renamed or removed.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from capwatch.config import MqttSettings, validate_text
 from capwatch.exporters.mqtt import MqttExporter
@@ -129,3 +131,49 @@ async def test_a_device_unnamed_while_stopped_loses_its_sensor(
     finally:
         await again.stop()
     assert json.loads(rec.latest(TV_CONFIG) or b"{}")["name"] == "Living-room TV usage"
+
+
+def _plan(*names: str) -> Any:
+    """A summary whose plan has the allowances ``names``, 10 GB used of 100 GB each."""
+    from capwatch.models_plan import AllowanceSummary
+
+    allowances = tuple(
+        AllowanceSummary(n, "all", "hard-cap", 100 * GB, 0, 0, 10 * GB, 20 * GB, True)
+        for n in names
+    )
+    return make_summary(allowances=allowances)
+
+
+async def test_an_allowance_renamed_while_stopped_loses_its_sensors(
+    mosquitto_broker, mosquitto_recorder
+):
+    """The plan's allowance "anytime" renamed "daytime" in the config between two runs: the
+    new process deletes the old allowance's retained sensors (seen on the broker), keeps the
+    ones of the allowance still there, and publishes the renamed one's."""
+    rec = mosquitto_recorder(mosquitto_broker.port)
+    old = f"{PREFIX}/allowance_anytime_used_bytes/config"
+    kept = f"{PREFIX}/allowance_night_used_bytes/config"
+    new = f"{PREFIX}/allowance_daytime_used_bytes/config"
+    exporter = await _started(mosquitto_broker.port)
+    try:
+        await exporter.publish([_plan("anytime", "night")], {})
+        rec.wait_for(old)
+        rec.wait_for(kept)
+    finally:
+        await exporter.stop()
+    again = await _started(mosquitto_broker.port)
+    try:
+        wait_until(
+            lambda: old in again._device_configs.get("home", set()),
+            "the retained allowance config to reach the new exporter",
+        )
+        await again.publish([_plan("daytime", "night")], {})
+        assert rec.wait_for(old, b"") == b""
+        assert json.loads(rec.wait_for(new))["name"] == "daytime used"
+    finally:
+        await again.stop()
+    late = mosquitto_recorder(mosquitto_broker.port)
+    late.wait_for(new)
+    late.wait_for(kept)
+    assert late.latest(old) is None and json.loads(late.latest(kept) or b"{}")
+    assert late.latest(f"{PREFIX}/allowance_anytime_remaining_bytes/config") is None

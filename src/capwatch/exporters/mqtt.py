@@ -16,10 +16,11 @@ deleted) on connect. Retained discovery configs of accounts no longer in the con
 (removed or disabled) are deleted (an empty retained payload) when the broker hands them over
 at subscription, with the account's retained state.
 
-Device sensors come and go with the devices handed over (the ones the user named): each
-publish of an account deletes the retained config of every device sensor of that account on
-the broker (seen at subscription, or published earlier) that is no longer among them, so a
-device un-named while capwatch was stopped loses its sensor at the next publish too.
+Device and allowance sensors come and go with the devices handed over (the ones the user named)
+and the plan's allowances: each publish of an account deletes the retained config of every such
+sensor of that account on the broker (seen at subscription, or published earlier) that is no
+longer among them, so a device un-named, or an allowance renamed or removed, while capwatch was
+stopped loses its sensor at the next publish too.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 QOS = 1
+# Sensors whose set changes with the data (named devices, the plan's allowances), by object key
+COME_AND_GO = ("device_", "allowance_")
 PUBLISH_TIMEOUT_S = 10.0
 KEEPALIVE_S = 60
 
@@ -88,7 +91,7 @@ class MqttExporter(Exporter):
         self._retained: dict[str, bytes] = {}
         self._latest: dict[str, tuple[CycleSummary, tuple[DeviceUsage, ...]]] = {}
         self._peers: dict[str, bool] = {}  # other instances' slug -> online
-        self._device_configs: dict[str, set[str]] = {}  # account slug -> device config topics
+        self._device_configs: dict[str, set[str]] = {}  # account slug -> come-and-go configs
         self._connected = threading.Event()
         self._last_error = "no connection yet"
         self._fallback_instance = f"{socket.gethostname() or 'capwatch'}-{os.getpid()}"
@@ -213,10 +216,11 @@ class MqttExporter(Exporter):
             self._retire(client, message.topic, bytes(message.payload))
 
     def _note_device_config(self, topic: str, payload: bytes) -> None:
-        """Remember a device sensor config of ours on the broker (forget a deleted one)."""
+        """Remember a device or allowance sensor config of ours on the broker (forget a deleted
+        one)."""
         account = self.topics.account_of_config(topic)
         key = self.topics.object_of_config(topic)
-        if account is None or key is None or not key.startswith("device_"):
+        if account is None or key is None or not key.startswith(COME_AND_GO):
             return
         with self._lock:
             known = self._device_configs.setdefault(account, set())
@@ -304,13 +308,14 @@ class MqttExporter(Exporter):
         )
         configs = discovery_configs(summary, devices, self.topics, options)
         out = {topic: _encode(config) for topic, config in configs.items()}
-        current = {t for t in out if (self.topics.object_of_config(t) or "").startswith("device_")}
+        keys = {t: self.topics.object_of_config(t) or "" for t in out}
+        current = {t for t, key in keys.items() if key.startswith(COME_AND_GO)}
         with self._lock:
             known = self._device_configs.setdefault(slug(summary.account), set())
             gone = known - current
             known.clear()
             known.update(current)
-        for topic in sorted(gone):  # a device no longer named: its sensor goes
+        for topic in sorted(gone):  # a device no longer named, an allowance gone: its sensor goes
             out[topic] = b""
         return out
 

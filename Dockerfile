@@ -61,13 +61,14 @@ ENTRYPOINT ["capwatch"]
 CMD ["serve"]
 
 # The image with a browser: Debian's Chromium driven by Playwright, for `capwatch login xfinity`
-# and headless_login (xfinity.browser_path's default /usr/bin/chromium is where Debian puts it).
+# and headless_login: chromium for a manual sign-in, chromium-headless-shell (a third less memory)
+# for the headless ones (xfinity.browser_path's defaults are where Debian puts them).
 FROM base AS browser
 COPY --from=build /wheels /wheels
 # Debian's chromium is not pinned: the security archive keeps only the newest build.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends chromium \
+ && apt-get install -y --no-install-recommends chromium chromium-headless-shell \
  && rm -rf /var/lib/apt/lists/* \
  && pip install --no-cache-dir "$(ls /wheels/*.whl)[all]" \
  && rm -rf /wheels

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 # Debian packages the test suite starts as real servers or drives (one line each, checked with dpkg).
-DEB_TEST_PACKAGES := chromium postgresql snmpd snmp mosquitto influxdb prometheus graphite-carbon vnstat openssl fonts-dejavu-core systemd faketime miniupnpd softflowd
+DEB_TEST_PACKAGES := chromium chromium-headless-shell postgresql snmpd snmp mosquitto influxdb prometheus graphite-carbon vnstat openssl fonts-dejavu-core systemd faketime miniupnpd softflowd
 # softflowd: the netflow tests start their own on lo; the package's /etc/softflowd/default.conf
 # names no interface, so installing it starts no system-wide capture (softflowd.service runs
 # /bin/true and the softflowd@ instances exist only for configured interfaces).

@@ -3,6 +3,7 @@
 Usage (from the repo root)::
 
     python bench/signin.py [--runs 3] [--extra-args "--no-zygote ..."] [--node-options "..."]
+                           [--browser /usr/bin/chromium-headless-shell]
 
 Starts the local Xfinity stand-in (tests/fakes/xfinity.py: the two-step sign-in form, the OAuth
 redirects, the usage API) and runs ``capwatch login xfinity --account home --headless`` against
@@ -79,7 +80,9 @@ def sample(pid: int, stop: threading.Event, out: dict[str, object]) -> None:
     out.update(peak=peak, parts=parts, processes=count)
 
 
-def one_run(url: str, extra_args: list[str], node_options: str = "") -> dict[str, object]:
+def one_run(
+    url: str, extra_args: list[str], node_options: str = "", browser: str = ""
+) -> dict[str, object]:
     """One ``capwatch login`` in a fresh data directory; its peak and parts."""
     with tempfile.TemporaryDirectory(prefix="capwatch-signin-") as tmp:
         work = Path(tmp)
@@ -89,7 +92,7 @@ def one_run(url: str, extra_args: list[str], node_options: str = "") -> dict[str
             f'cap = "provider"\n[accounts.options]\nlogin_base_url = "{url}"\n'
             f'customer_base_url = "{url}"\ngraphql_url = "{url}/galileo/graphql"\n'
             'username = "jane@example.com"\npassword = { env = "BENCH_XFINITY_PASSWORD" }\n'
-            "headless_login = true\n"
+            "headless_login = true\n" + (f'browser_path = "{browser}"\n' if browser else "")
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAPWATCH_")}
         env["BENCH_XFINITY_PASSWORD"] = PASSWORD
@@ -145,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--extra-args", default="", help="Chromium switches to add")
     parser.add_argument("--node-options", default="", help="NODE_OPTIONS for the driver")
+    parser.add_argument("--browser", default="", help="browser_path (default: capwatch's)")
     args = parser.parse_args(argv)
     from tests.fakes._server import serve
     from tests.fakes.xfinity import FakeXfinityState, build_app
@@ -152,8 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, runs={args.runs}")
     extra = args.extra_args.split()
     label = f"CHROMIUM_ARGS {' '.join(extra) or '(as shipped)'}; NODE_OPTIONS {args.node_options!r}"
+    label += f"; browser_path {args.browser or '(default)'}"
     with serve(build_app(FakeXfinityState())) as url:
-        report(label, [one_run(url, extra, args.node_options) for _ in range(args.runs)])
+        runs = [one_run(url, extra, args.node_options, args.browser) for _ in range(args.runs)]
+        report(label, runs)
     return 0
 
 

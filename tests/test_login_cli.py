@@ -134,7 +134,7 @@ def test_login_rejects_a_bad_cookie_file(xfinity_config: Path, tmp_path: Path) -
 
 @pytest.mark.browser
 def test_headless_login_with_terminal_prompts_then_poll(
-    xfinity_chromium: str,
+    xfinity_default_browser: str,
     xfinity_config: Path,
     xfinity_fake: tuple[FakeXfinityState, str],
     tmp_path: Path,

@@ -260,12 +260,13 @@ def test_a_browser_login_in_the_image_without_chromium_says_to_import_cookies(
 
 
 def test_the_browser_image_has_chromium_where_the_login_looks() -> None:
-    from capwatch.providers.xfinity.provider import XfinityOptions
+    from capwatch.providers.xfinity.browser import CHROMIUM, HEADLESS_SHELL
 
     runs = " ".join(_lines("RUN", "browser"))
-    assert "apt-get install -y --no-install-recommends chromium" in runs
+    assert "apt-get install -y --no-install-recommends chromium chromium-headless-shell" in runs
     assert "[all]" in runs  # Playwright
-    assert XfinityOptions().browser_path == "/usr/bin/chromium"  # where Debian's chromium is
+    # where Debian's packages put them
+    assert (CHROMIUM, HEADLESS_SHELL) == ("/usr/bin/chromium", "/usr/bin/chromium-headless-shell")
     assert _default_stage() == "slim"
 
 

@@ -16,7 +16,7 @@ from capwatch.fsutil import write_atomic
 from capwatch.models import Snapshot
 from capwatch.providers.base import Prompter, Provider, ProviderOptions
 from capwatch.providers.xfinity import api
-from capwatch.providers.xfinity.browser import LoginPlan, browser_login
+from capwatch.providers.xfinity.browser import LoginPlan, browser_login, default_browser
 from capwatch.providers.xfinity.pages import login_hint
 from capwatch.providers.xfinity.session import (
     XfinitySession,
@@ -66,8 +66,11 @@ class XfinityOptions(ProviderOptions):
         default=False,
         description="Sign in unattended (headless Chromium) when the session expires.",
     )
-    browser_path: str = Field(
-        default="/usr/bin/chromium", description="The Chromium binary Playwright drives."
+    browser_path: str | None = Field(
+        default=None,
+        description="The Chromium binary Playwright drives. Default: Debian's "
+        "/usr/bin/chromium-headless-shell for a headless sign-in when it is installed (about "
+        "a third less memory), else /usr/bin/chromium (a manual sign-in always uses it).",
     )
     diagnostics_keep: int = Field(
         default=20, ge=1, le=1000, description="How many failure bundles to keep."
@@ -105,8 +108,9 @@ class XfinityProvider(Provider[XfinityOptions]):
         problems = []
         if not self.session_path.exists():
             problems.append(f"no Xfinity session yet: {login_hint(self.context.account)}")
-        if self.options.headless_login and not Path(self.options.browser_path).exists():
-            problems.append(f"headless_login needs Chromium at {self.options.browser_path}")
+        browser = self.options.browser_path or default_browser(headless=True)
+        if self.options.headless_login and not Path(browser).exists():
+            problems.append(f"headless_login needs Chromium at {browser}")
         return problems
 
     # --- polling ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,13 @@ from capwatch.store import open_store
 from capwatch.units import format_bytes
 from tests.fakes._server import serve
 from tests.fakes.aaisp import PASSWORD, USERNAME
+from tests.fixtures.common import cli_run
 from tests.fixtures.plan import (
     AAISP_NOW,
     GB,
     PLAN_NOW,
     PLAN_ZONE,
     aaisp_plan_polled,
-    cli_run,
     plan_config,
     seed_plan_store,
 )
@@ -36,21 +37,27 @@ SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 VIEWS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
 
-@pytest.fixture(scope="module")
-def plan_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    """The app at PLAN_NOW over the seeded satellite plan, served on loopback."""
+def _served(config: Path, now: datetime, seed: bool = False) -> Iterator[WebServer]:
+    """The app over ``config``'s store at ``now`` (the satellite plan seeded first if asked),
+    served on loopback."""
     from capwatch.web.app import create_app
 
-    config = plan_config(tmp_path_factory.mktemp("plan-web"))
     settings = load_settings(config)
     store = open_store(settings.resolved_database_url())
-    seed_plan_store(settings, store, "sat", PLAN_NOW)
-    app = create_app(settings, store, clock=lambda: PLAN_NOW)
+    if seed:
+        seed_plan_store(settings, store, "sat", now)
+    app = create_app(settings, store, clock=lambda: now)
     try:
         with serve(app) as url:
             yield WebServer(url, settings, store, None, app)  # type: ignore[arg-type]
     finally:
         store.close()
+
+
+@pytest.fixture(scope="module")
+def plan_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
+    """The app at PLAN_NOW over the seeded satellite plan, served on loopback."""
+    yield from _served(plan_config(tmp_path_factory.mktemp("plan-web")), PLAN_NOW, seed=True)
 
 
 def _page(browser: Any, **context: Any) -> Any:
@@ -110,8 +117,6 @@ def aaisp_plan_server(
 ) -> Iterator[WebServer]:
     """The app at AAISP_NOW over the A&A plan, polled by `capwatch poll` on the fake CHAOS API
     (half of November's unused quota carried over) with a 20 GB top-up recorded."""
-    from capwatch.web.app import create_app
-
     url, state = aaisp_fake
     monkeypatch.setenv("AA_PASSWORD", PASSWORD)
 
@@ -122,14 +127,7 @@ def aaisp_plan_server(
 
     with ThreadPoolExecutor(1) as pool:
         config = pool.submit(polled).result()
-    settings = load_settings(config)
-    store = open_store(settings.resolved_database_url())
-    app = create_app(settings, store, clock=lambda: AAISP_NOW)
-    try:
-        with serve(app) as base:
-            yield WebServer(base, settings, store, None, app)  # type: ignore[arg-type]
-    finally:
-        store.close()
+    yield from _served(config, AAISP_NOW)
 
 
 def test_an_aaisp_plan_on_the_page(

@@ -18,8 +18,8 @@ from click.testing import CliRunner
 
 from capwatch.cli import cli
 from tests.fakes.aaisp import PASSWORD, USERNAME
-from tests.fixtures.common import FakeClock
-from tests.fixtures.plan import aaisp_plan_polled, cli_run
+from tests.fixtures.common import FakeClock, cli_run
+from tests.fixtures.plan import aaisp_plan_polled
 from tests.fixtures.routers import assert_secret_nowhere
 
 GB = 10**9

@@ -14,10 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from capwatch.cli import cli
 from capwatch.config import load_settings
 from capwatch.exporters.homeassistant import state_payload
 from capwatch.service.coordinator import Coordinator
@@ -25,37 +23,13 @@ from capwatch.service.views import account_summary
 from capwatch.store import open_store
 from capwatch.web.app import create_app
 from tests.fakes.aaisp import PASSWORD, USERNAME
-from tests.fixtures.common import FakeClock
+from tests.fixtures.common import FakeClock, cli_run
+from tests.fixtures.isp import aaisp_config, aaisp_line
 
 NOV_30_EVENING = "2026-11-30 22:00:00"  # London wall time = UTC in winter
 DEC_1_MORNING = datetime(2026, 12, 1, 6, 30, tzinfo=UTC)
+MONTHLY = 100 * 10**9
 WAITING = "new cycle: waiting for the ISP's first figure"
-
-
-def _line(stamp: str, used: int, monthly: int = 100 * 10**9) -> dict[str, Any]:
-    return {
-        "ID": "32891",
-        "quota_monthly": str(monthly),
-        "quota_remaining": str(monthly - used),
-        "quota_timestamp": stamp,
-    }
-
-
-def _config(tmp_path: Path, url: str) -> Path:
-    config = tmp_path / "capwatch.toml"
-    config.write_text(
-        f'data_dir = "{tmp_path / "data"}"\n[[accounts]]\nname = "aa"\nprovider = "aaisp"\n'
-        f'cap = "provider"\n[accounts.cycle]\ntimezone = "Europe/London"\n'
-        f'[accounts.options]\nusername = "{USERNAME}"\n'
-        f'password = {{env = "AA_PASSWORD"}}\nbase_url = "{url}"\n'
-    )
-    return config
-
-
-def _run(config: Path, clock: FakeClock, *args: str) -> Any:
-    result = CliRunner().invoke(cli, ["--config", str(config), *args], obj={"clock": clock})
-    assert result.exit_code == 0, result.output + result.stderr
-    return result
 
 
 @pytest.fixture
@@ -65,15 +39,15 @@ def closed_cycle_figure(
     """A&A answers with November's figure (36.75 of 100 GB); now is 1 December, 06:30 UTC."""
     url, state = aaisp_fake
     monkeypatch.setenv("AA_PASSWORD", PASSWORD)
-    state.lines = [_line(NOV_30_EVENING, 36_750_000_000)]
-    return _config(tmp_path, url), FakeClock(DEC_1_MORNING), state
+    state.lines = [aaisp_line(NOV_30_EVENING, 36_750_000_000, MONTHLY)]
+    return aaisp_config(tmp_path, url, USERNAME, cap='"provider"'), FakeClock(DEC_1_MORNING), state
 
 
 def test_a_closed_cycles_figure_on_the_first_day_is_a_successful_poll(
     closed_cycle_figure: tuple[Path, FakeClock, Any],
 ) -> None:
     config, clock, _ = closed_cycle_figure
-    (polled,) = json.loads(_run(config, clock, "poll", "--json").stdout)
+    (polled,) = json.loads(cli_run(config, clock, "poll", "--json").stdout)
     assert polled["outcome"] == "ok" and polled["stored"] is True
     assert "has not published the new cycle yet" in polled["message"]
     assert polled["reading"]["observed_at"] == "2026-11-30T22:00:00Z"
@@ -84,15 +58,15 @@ def test_status_keeps_the_cap_and_the_last_reading(
     closed_cycle_figure: tuple[Path, FakeClock, Any],
 ) -> None:
     config, clock, _ = closed_cycle_figure
-    _run(config, clock, "poll")
-    (summary,) = json.loads(_run(config, clock, "status", "--json").stdout)
+    cli_run(config, clock, "poll")
+    (summary,) = json.loads(cli_run(config, clock, "status", "--json").stdout)
     assert summary["cycle"] == {"start": "2026-12-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"}
     assert summary["cap_bytes"] == 100 * 10**9 and summary["unlimited"] is False
     assert summary["used_bytes"] is None
     assert summary["last_reading_at"] == "2026-11-30T22:00:00Z"
     assert summary["status"] == "ok" and summary["last_error"] is None
     assert summary["note"] == WAITING
-    table = _run(config, clock, "status").stdout
+    table = cli_run(config, clock, "status").stdout
     assert "100 GB" in table and WAITING in table
     assert "unlimited" not in table and "never" not in table
 
@@ -101,12 +75,12 @@ def test_the_closed_cycle_has_its_end_and_final_figure(
     closed_cycle_figure: tuple[Path, FakeClock, Any],
 ) -> None:
     config, clock, _ = closed_cycle_figure
-    _run(config, clock, "poll")
-    (november,) = json.loads(_run(config, clock, "history", "--json").stdout)["aa"]
+    cli_run(config, clock, "poll")
+    (november,) = json.loads(cli_run(config, clock, "history", "--json").stdout)["aa"]
     assert november["start"] == "2026-11-01T00:00:00Z"
     assert november["end"] == "2026-12-01T00:00:00Z"
     assert november["closed"] is True and november["used_bytes"] == 36_750_000_000
-    table = _run(config, clock, "history").stdout
+    table = cli_run(config, clock, "history").stdout
     assert "2026-11-01 – 2026-11-30" in table and "in progress" not in table
     assert "last 1 cycle" in table and "1 cycles" not in table
 
@@ -115,7 +89,7 @@ def test_api_metrics_and_home_assistant_keep_the_cap(
     closed_cycle_figure: tuple[Path, FakeClock, Any],
 ) -> None:
     config, clock, _ = closed_cycle_figure
-    _run(config, clock, "poll")
+    cli_run(config, clock, "poll")
     settings = load_settings(config)
     store = open_store(settings.resolved_database_url())
     try:
@@ -149,14 +123,14 @@ def test_the_first_figure_of_the_new_cycle_ends_the_wait(
     closed_cycle_figure: tuple[Path, FakeClock, Any],
 ) -> None:
     config, clock, state = closed_cycle_figure
-    _run(config, clock, "poll")
-    state.lines = [_line("2026-12-01 06:00:00", 1_500_000_000)]
+    cli_run(config, clock, "poll")
+    state.lines = [aaisp_line("2026-12-01 06:00:00", 1_500_000_000, MONTHLY)]
     clock.advance(timedelta(hours=1))
-    (polled,) = json.loads(_run(config, clock, "poll", "--json").stdout)
+    (polled,) = json.loads(cli_run(config, clock, "poll", "--json").stdout)
     assert polled["message"] is None and polled["reading"]["cycle_start"] == "2026-12-01T00:00:00Z"
-    (summary,) = json.loads(_run(config, clock, "status", "--json").stdout)
+    (summary,) = json.loads(cli_run(config, clock, "status", "--json").stdout)
     assert summary["used_bytes"] == 1_500_000_000 and summary["note"] is None
-    cycles = json.loads(_run(config, clock, "history", "--json").stdout)["aa"]
+    cycles = json.loads(cli_run(config, clock, "history", "--json").stdout)["aa"]
     assert [(c["start"], c["end"], c["closed"]) for c in cycles] == [
         ("2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z", False),
         ("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z", True),
@@ -168,14 +142,14 @@ def test_cycles_missed_while_the_daemon_was_down_are_closed_by_the_calendar(
 ) -> None:
     """November was read; capwatch was off until 3 February: every cycle shown has its end."""
     config, clock, state = closed_cycle_figure
-    state.lines = [_line("2026-11-20 12:00:00", 20 * 10**9)]
+    state.lines = [aaisp_line("2026-11-20 12:00:00", 20 * 10**9, MONTHLY)]
     clock.set(datetime(2026, 11, 20, 13, tzinfo=UTC))
-    _run(config, clock, "poll")
+    cli_run(config, clock, "poll")
     clock.set(datetime(2027, 2, 3, 9, tzinfo=UTC))
-    (summary,) = json.loads(_run(config, clock, "status", "--json").stdout)
+    (summary,) = json.loads(cli_run(config, clock, "status", "--json").stdout)
     assert summary["cycle"] == {"start": "2027-02-01T00:00:00Z", "end": "2027-03-01T00:00:00Z"}
     assert summary["cap_bytes"] == 100 * 10**9 and summary["note"] == WAITING
-    (november,) = json.loads(_run(config, clock, "history", "--json").stdout)["aa"]
+    (november,) = json.loads(cli_run(config, clock, "history", "--json").stdout)["aa"]
     assert november["end"] == "2026-12-01T00:00:00Z" and november["closed"] is True
 
 
@@ -239,11 +213,11 @@ def test_the_isps_own_cycle_end_is_the_cycles_end(tmp_path: Path) -> None:
             'cap_path = "$.cap"\ncycle_start_path = "$.period.start"\n'
             'cycle_end_path = "$.period.end"\ndate_format = "%Y-%m-%d"\n'
         )
-        _run(config, clock, "poll")
-        (summary,) = json.loads(_run(config, clock, "status", "--json").stdout)
+        cli_run(config, clock, "poll")
+        (summary,) = json.loads(cli_run(config, clock, "status", "--json").stdout)
     assert summary["cycle"] == {"start": "2026-11-20T05:00:00Z", "end": "2026-12-18T05:00:00Z"}
     assert summary["days_left"] == pytest.approx(16.625, abs=0.01)
     # 588 GB left over 16.6 days
     assert summary["daily_allowance_bytes"] == pytest.approx(588e9 / 16.625, rel=0.01)
-    (cycle,) = json.loads(_run(config, clock, "history", "--json").stdout)["mobile"]
+    (cycle,) = json.loads(cli_run(config, clock, "history", "--json").stdout)["mobile"]
     assert cycle["end"] == "2026-12-18T05:00:00Z" and cycle["closed"] is False

@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, Engine
 
 from capwatch.errors import StoreError, StoreFull
 from capwatch.store import migrate as migrations
+from capwatch.store._device_names import DeviceNamesMixin
 from capwatch.store._devices import DevicesMixin
 from capwatch.store._misc import MiscMixin
 from capwatch.store._plan import PlanMixin
@@ -32,7 +33,7 @@ from capwatch.store.engine import (
 )
 
 
-class SqlStore(ReadingsMixin, RollupsMixin, DevicesMixin, PlanMixin, MiscMixin):
+class SqlStore(ReadingsMixin, RollupsMixin, DevicesMixin, DeviceNamesMixin, PlanMixin, MiscMixin):
     """The :class:`capwatch.store.api.Store` on SQLAlchemy Core."""
 
     def __init__(self, url: URL, engine: Engine) -> None:

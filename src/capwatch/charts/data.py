@@ -65,13 +65,6 @@ class ChartData:
         return int(self.cap_bytes * min(max(frac, 0.0), 1.0))
 
 
-def gb(n: int | float) -> str:
-    """Bytes as every surface writes them (:func:`capwatch.units.format_bytes`)."""
-    from capwatch.units import format_bytes
-
-    return format_bytes(n)
-
-
 def zone_of(account: Any) -> str:
     """The IANA zone name of an account's billing cycle (``account.cycle.zone``), else UTC."""
     zone = getattr(getattr(account, "cycle", None), "zone", None)

@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from capwatch.charts.data import GB, ChartData, gb
+from capwatch.charts.data import GB, ChartData
+from capwatch.units import format_bytes as gb
 from capwatch.units import format_range
 
 if TYPE_CHECKING:

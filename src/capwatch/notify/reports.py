@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 from capwatch.charts.data import (
     ChartData,
     chart_for_account,
-    gb,
     overage_cost,
     summary_from_chart,
     zone_of,
@@ -31,6 +30,7 @@ from capwatch.notify.message import Report
 from capwatch.notify.schedule import DueReport, due_reports, queue_due_reports
 from capwatch.notify.templates import Body, Row, render_html, render_text, summary_rows
 from capwatch.templating import local_time
+from capwatch.units import format_bytes as gb
 from capwatch.units import format_percent
 
 if TYPE_CHECKING:

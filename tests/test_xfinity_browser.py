@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -237,11 +238,14 @@ async def test_chromium_is_gone_after_a_failed_sign_in(
         return [p for p in kids if "chrom" in p.name() and p.status() != psutil.STATUS_ZOMBIE]
 
     profiles = set(Path(tempfile.gettempdir()).glob("capwatch-chromium-*"))
+    fds = set(os.listdir("/proc/self/fd"))
     provider = _unattended(xfinity_make_provider, password="not the password")
     async with httpx.AsyncClient() as client:
         with pytest.raises(WrongPassword):
             await provider.fetch(client)
     assert chromium_children() == []
     assert set(Path(tempfile.gettempdir()).glob("capwatch-chromium-*")) == profiles
-    if xfinity_driver == "cdp":  # nothing but Chromium ran: no Node driver
+    if xfinity_driver == "cdp":  # its pipe is closed, and nothing but Chromium ran (no Node)
+        extra = set(os.listdir("/proc/self/fd")) - fds
+        assert not extra, [os.readlink(f"/proc/self/fd/{f}") for f in extra]
         assert not any(p.name() == "node" for p in psutil.Process().children(recursive=True))

@@ -12,8 +12,9 @@ renderer; GPU, network service and no zygote in the browser process). The manual
 window, so it keeps the full browser.
 
 Two drivers run the same flow (:func:`drive` over a :class:`LoginPage`): ``cdp`` (the
-default, :mod:`.cdp`) speaks the DevTools protocol to Chromium from Python over a pipe, and
-``playwright`` (:mod:`.playwright_driver`) goes through Playwright and its Node driver.
+default, :mod:`.cdp_login` over :mod:`.cdp`) speaks the DevTools protocol to Chromium from
+Python over a pipe, and ``playwright`` (:mod:`.playwright_driver`) goes through Playwright and
+its Node driver.
 bench/signin.py measured the whole tree's peak PSS with the headless shell at 214 MiB with
 ``cdp`` (capwatch 35, Chromium 179) and 357 MiB with ``playwright`` (capwatch 42, Node 125).
 """
@@ -167,9 +168,9 @@ async def browser_login(plan: LoginPlan) -> XfinitySession:
         from capwatch.providers.xfinity import playwright_driver
 
         return await playwright_driver.login(plan)
-    from capwatch.providers.xfinity import cdp
+    from capwatch.providers.xfinity import cdp_login
 
-    return await cdp.login(plan)
+    return await cdp_login.login(plan)
 
 
 def failure(exc: BaseException, url: str) -> AuthRequired:

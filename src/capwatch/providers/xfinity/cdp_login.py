@@ -68,7 +68,9 @@ class CdpPage:
     @classmethod
     async def open(cls, conn: Connection, plan: LoginPlan) -> CdpPage:
         """Attach to Chromium's first page (a new one if it has none) and watch it."""
-        targets = (await conn.call("Target.getTargets"))["targetInfos"]
+        # the first answer waits for Chromium to start: within the sign-in's own time too
+        first = min(CALL_TIMEOUT_S, plan.timeout_s)
+        targets = (await conn.call("Target.getTargets", timeout=first))["targetInfos"]
         pages = [t["targetId"] for t in targets if t.get("type") == "page"]
         if not pages:
             pages = [(await conn.call("Target.createTarget", {"url": "about:blank"}))["targetId"]]

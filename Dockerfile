@@ -60,7 +60,8 @@ HEALTHCHECK --interval=60s --timeout=10s --start-period=30s --retries=3 \
 ENTRYPOINT ["capwatch"]
 CMD ["serve"]
 
-# The image with a browser: Debian's Chromium driven by Playwright, for `capwatch login xfinity`
+# The image with a browser: Debian's Chromium (driven over the DevTools protocol; Playwright too,
+# for browser_driver = "playwright"), for `capwatch login xfinity`
 # and headless_login: chromium for a manual sign-in, chromium-headless-shell (a third less memory)
 # for the headless ones (xfinity.browser_path's defaults are where Debian puts them).
 FROM base AS browser

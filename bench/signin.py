@@ -3,7 +3,7 @@
 Usage (from the repo root)::
 
     python bench/signin.py [--runs 3] [--extra-args "--no-zygote ..."] [--node-options "..."]
-                           [--browser /usr/bin/chromium-headless-shell]
+                           [--browser /usr/bin/chromium-headless-shell] [--driver playwright]
 
 Starts the local Xfinity stand-in (tests/fakes/xfinity.py: the two-step sign-in form, the OAuth
 redirects, the usage API) and runs ``capwatch login xfinity --account home --headless`` against
@@ -14,7 +14,8 @@ size (PSS: shared pages split between the processes sharing them, so the sum is 
 costs the machine). Prints the peak of that sum and the parts at that moment, per run and the
 median. ``--extra-args`` adds Chromium switches to capwatch's own
 (``capwatch.providers.xfinity.browser.CHROMIUM_ARGS``) and ``--node-options`` sets
-``NODE_OPTIONS`` for Playwright's driver, to measure what each would save.
+``NODE_OPTIONS`` for Playwright's driver, to measure what each would save. ``--driver`` sets
+``browser_driver`` (default: capwatch's, ``cdp``; ``playwright`` runs Playwright's Node driver).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def sample(pid: int, stop: threading.Event, out: dict[str, object]) -> None:
 
 
 def one_run(
-    url: str, extra_args: list[str], node_options: str = "", browser: str = ""
+    url: str, extra_args: list[str], node_options: str = "", browser: str = "", driver: str = ""
 ) -> dict[str, object]:
     """One ``capwatch login`` in a fresh data directory; its peak and parts."""
     with tempfile.TemporaryDirectory(prefix="capwatch-signin-") as tmp:
@@ -92,7 +93,9 @@ def one_run(
             f'cap = "provider"\n[accounts.options]\nlogin_base_url = "{url}"\n'
             f'customer_base_url = "{url}"\ngraphql_url = "{url}/galileo/graphql"\n'
             'username = "jane@example.com"\npassword = { env = "BENCH_XFINITY_PASSWORD" }\n'
-            "headless_login = true\n" + (f'browser_path = "{browser}"\n' if browser else "")
+            "headless_login = true\n"
+            + (f'browser_path = "{browser}"\n' if browser else "")
+            + (f'browser_driver = "{driver}"\n' if driver else "")
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAPWATCH_")}
         env["BENCH_XFINITY_PASSWORD"] = PASSWORD
@@ -149,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--extra-args", default="", help="Chromium switches to add")
     parser.add_argument("--node-options", default="", help="NODE_OPTIONS for the driver")
     parser.add_argument("--browser", default="", help="browser_path (default: capwatch's)")
+    parser.add_argument("--driver", default="", help="browser_driver (default: capwatch's)")
     args = parser.parse_args(argv)
     from tests.fakes._server import serve
     from tests.fakes.xfinity import FakeXfinityState, build_app
@@ -157,8 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     extra = args.extra_args.split()
     label = f"CHROMIUM_ARGS {' '.join(extra) or '(as shipped)'}; NODE_OPTIONS {args.node_options!r}"
     label += f"; browser_path {args.browser or '(default)'}"
+    label += f"; browser_driver {args.driver or '(default)'}"
     with serve(build_app(FakeXfinityState())) as url:
-        runs = [one_run(url, extra, args.node_options, args.browser) for _ in range(args.runs)]
+        runs = [
+            one_run(url, extra, args.node_options, args.browser, args.driver)
+            for _ in range(args.runs)
+        ]
         report(label, runs)
     return 0
 

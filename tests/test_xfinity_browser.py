@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -11,13 +12,14 @@ import httpx
 import pytest
 
 from capwatch.diagnostics import list_bundles
-from capwatch.errors import BotBlocked, MfaRequired, RateLimited, WrongPassword
+from capwatch.errors import AuthRequired, BotBlocked, MfaRequired, RateLimited, WrongPassword
 from capwatch.providers.xfinity import XfinityProvider
 from capwatch.providers.xfinity.pages import SecurityCheck
 from tests.fakes.xfinity import SESSION_COOKIE, FakeXfinityState
 from tests.fixtures.common import ScriptedPrompter
 
-pytestmark = pytest.mark.browser
+# every test here runs with each driver (cdp, playwright) in each Chromium build
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("xfinity_driver")]
 GB = 10**9
 PASSWORD = "correct horse battery"
 Make = Callable[..., XfinityProvider]
@@ -199,3 +201,51 @@ async def test_manual_mode_waits_for_the_person(
     assert plan.prompter.asked == []
     assert "POST /login verification" in state.hits
     assert list(state.sessions.values()) == [True]
+
+
+async def test_a_page_that_does_not_load_is_a_sign_in_failure(
+    xfinity_chromium: str, xfinity_fake: tuple[FakeXfinityState, str], xfinity_make_provider: Make
+) -> None:
+    """The driver's own error (here net::ERR_CONNECTION_REFUSED) becomes AuthRequired with its
+    first line, and a bundle of what the browser shows."""
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    provider = _unattended(xfinity_make_provider, customer_base_url=dead)
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(
+            AuthRequired, match=r"browser sign-in failed at .*ERR_CONNECTION_REFUSED"
+        ):
+            await provider.fetch(client)
+    assert len(list_bundles(provider.diagnostics_dir)) == 1
+
+
+async def test_chromium_is_gone_after_a_failed_sign_in(
+    xfinity_chromium: str,
+    xfinity_fake: tuple[FakeXfinityState, str],
+    xfinity_make_provider: Make,
+    xfinity_driver: str,
+) -> None:
+    """No Chromium process (browser, renderer) outlives a sign-in, nor its temporary profile."""
+    import tempfile
+
+    import psutil
+
+    def chromium_children() -> list[psutil.Process]:
+        kids = psutil.Process().children(recursive=True)
+        return [p for p in kids if "chrom" in p.name() and p.status() != psutil.STATUS_ZOMBIE]
+
+    profiles = set(Path(tempfile.gettempdir()).glob("capwatch-chromium-*"))
+    fds = set(os.listdir("/proc/self/fd"))
+    provider = _unattended(xfinity_make_provider, password="not the password")
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(WrongPassword):
+            await provider.fetch(client)
+    assert chromium_children() == []
+    assert set(Path(tempfile.gettempdir()).glob("capwatch-chromium-*")) == profiles
+    if xfinity_driver == "cdp":  # its pipe is closed, and nothing but Chromium ran (no Node)
+        extra = set(os.listdir("/proc/self/fd")) - fds
+        assert not extra, [os.readlink(f"/proc/self/fd/{f}") for f in extra]
+        assert not any(p.name() == "node" for p in psutil.Process().children(recursive=True))

@@ -1,4 +1,4 @@
-"""Sign in to Xfinity in a real Chromium (Playwright) and keep the session for httpx.
+"""Sign in to Xfinity in a real Chromium and keep the session for httpx.
 
 Three ways in: ``manual`` (a headed window, the user does everything, MFA and captchas
 included), ``prompted`` (headless; capwatch fills the two-step form with values asked on the
@@ -8,19 +8,25 @@ diagnostics bundle with a screenshot.
 
 Memory: a headless sign-in runs Debian's ``chromium-headless-shell`` when it is installed (the
 same Chromium build without the browser's UI layers) and keeps Chromium to two processes (one
-renderer; GPU, network service and no zygote in the browser process). bench/signin.py measured
-the whole tree (capwatch, Playwright's Node driver, Chromium) at 562 MiB peak PSS with the full
-browser and 362 MiB this way. The manual mode needs a window, so it keeps the full browser.
+renderer; GPU, network service and no zygote in the browser process). The manual mode needs a
+window, so it keeps the full browser.
+
+Two drivers run the same flow (:func:`drive` over a :class:`LoginPage`): ``cdp`` (the
+default, :mod:`.cdp_login` over :mod:`.cdp`) speaks the DevTools protocol to Chromium from
+Python over a pipe, and ``playwright`` (:mod:`.playwright_driver`) goes through Playwright and
+its Node driver.
+bench/signin.py measured the whole tree's peak PSS with the headless shell at 214 MiB with
+``cdp`` (capwatch 35, Chromium 179) and 357 MiB with ``playwright`` (capwatch 42, Node 125).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 
@@ -32,9 +38,6 @@ from capwatch.providers.xfinity.cookies import cookie_from_json
 from capwatch.providers.xfinity.pages import PageKind, SecurityCheck, classify_html, error_for
 from capwatch.providers.xfinity.session import XfinitySession
 from capwatch.secrets import redact, register_secret
-
-if TYPE_CHECKING:
-    from playwright.async_api import BrowserContext, Page, Request
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -54,6 +57,7 @@ HEADLESS_ARGS = [
 CHROMIUM = "/usr/bin/chromium"
 HEADLESS_SHELL = "/usr/bin/chromium-headless-shell"
 Mode = Literal["manual", "prompted", "unattended"]
+Driver = Literal["cdp", "playwright"]
 
 
 @dataclass
@@ -74,6 +78,7 @@ class LoginPlan:
     timeout_s: float = 90.0
     tokens: list[str] = field(default_factory=list)
     force_headless: bool = False  # tests run the manual mode without a display
+    driver: Driver = "cdp"
 
     @property
     def headless(self) -> bool:
@@ -109,11 +114,12 @@ CONTAINER_HINT = (
 )
 
 
-def check_browser(browser_path: str) -> None:
-    """Raise MissingExtra/ConfigError when Playwright or the Chromium binary is missing."""
+def check_browser(browser_path: str, driver: Driver = "cdp") -> None:
+    """Raise MissingExtra/ConfigError when the driver (Playwright) or Chromium is missing."""
     slim_image = os.environ.get(IMAGE_ENV) == "slim"
     try:
-        import playwright.async_api  # noqa: F401
+        if driver == "playwright":
+            import playwright.async_api  # noqa: F401
     except ImportError:
         if slim_image:
             raise ConfigError(CONTAINER_HINT) from None
@@ -127,48 +133,63 @@ def check_browser(browser_path: str) -> None:
         )
 
 
+class LoginPage(Protocol):
+    """What the sign-in flow needs of a page, whichever driver runs it."""
+
+    @property
+    def url(self) -> str:
+        """The page's URL."""
+
+    async def read(self) -> tuple[str, str] | None:
+        """(HTML, title) once the DOM is loaded; None while a navigation races the read."""
+
+    async def fill(self, selector: str, value: str) -> None:
+        """Type ``value`` into the first field matching ``selector``."""
+
+    async def click(self, selector: str) -> None:
+        """Click the first element matching ``selector``."""
+
+    async def check(self, selector: str) -> None:
+        """Tick the first checkbox matching ``selector``, when there is one."""
+
+    async def editable_value(self, selector: str) -> str | None:
+        """The value of the first matching field when it is visible and editable, else None."""
+
+    async def snapshot(self) -> tuple[str | None, bytes | None]:
+        """The page's HTML and a full-page PNG, each None when it cannot be had."""
+
+
 async def browser_login(plan: LoginPlan) -> XfinitySession:
     """Run one sign-in and return the captured session; failures leave a bundle and raise."""
-    check_browser(plan.executable)
-    from playwright.async_api import Error as PlaywrightError
-    from playwright.async_api import async_playwright
-
+    check_browser(plan.executable, plan.driver)
     if plan.password:
         register_secret(plan.password)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=plan.executable, headless=plan.headless, args=plan.args
-        )
-        try:
-            context = await browser.new_context()
-            page = await context.new_page()
-            page.on("request", lambda request: _capture_bearer(request, plan))
-            try:
-                await page.goto(plan.start_url)
-                await _drive(page, plan)
-                await _settle(page)
-                return await _session_from(context, plan)
-            except AuthRequired as exc:
-                await _bundle(page, plan, exc)
-                raise
-            except PlaywrightError as exc:
-                # Playwright's own first line says why (net::ERR_NAME_NOT_RESOLVED, a timeout
-                # and its selector): keep it, redacted, and say what to try next
-                reason = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
-                where = httpx.URL(page.url).path or page.url
-                err = AuthRequired(
-                    f"xfinity: browser sign-in failed at {where}: {type(exc).__name__}: "
-                    f"{reason or 'no detail'}; check the network and the sign-in page, then "
-                    "try again (or import cookies: `capwatch login xfinity --import-cookies`)"
-                )
-                await _bundle(page, plan, err)
-                raise err from None
-        finally:
-            await browser.close()
+    if plan.driver == "playwright":
+        from capwatch.providers.xfinity import playwright_driver
+
+        return await playwright_driver.login(plan)
+    from capwatch.providers.xfinity import cdp_login
+
+    return await cdp_login.login(plan)
 
 
-def _capture_bearer(request: Request, plan: LoginPlan) -> None:
-    value = request.headers.get("authorization", "")
+def failure(exc: BaseException, url: str) -> AuthRequired:
+    """The error for a driver's own failure (a timeout, a network error) at ``url``."""
+    # the driver's first line says why (net::ERR_NAME_NOT_RESOLVED, a timeout and its
+    # selector): keep it, redacted, and say what to try next
+    text = str(exc).strip()
+    reason = redact(text.splitlines()[0] if text else "")
+    where = httpx.URL(url).path or url
+    return AuthRequired(
+        f"xfinity: browser sign-in failed at {where}: {type(exc).__name__}: "
+        f"{reason or 'no detail'}; check the network and the sign-in page, then "
+        "try again (or import cookies: `capwatch login xfinity --import-cookies`)"
+    )
+
+
+def capture_bearer(headers: Mapping[str, str], plan: LoginPlan) -> None:
+    """Keep the bearer token of a request's Authorization header."""
+    value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
     if value.lower().startswith("bearer "):
         token = value[7:].strip()
         if token and token not in plan.tokens:
@@ -183,19 +204,17 @@ def _on_customer_site(url: str, plan: LoginPlan) -> bool:
     return not u.path.lower().startswith(("/login", "/oauth", "/auth"))
 
 
-async def _drive(page: Page, plan: LoginPlan) -> None:
+async def drive(page: LoginPage, plan: LoginPlan) -> None:
     """Step through the sign-in pages until the customer site shows, or raise."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + plan.timeout_s
     tries: dict[PageKind, int] = {}
     while loop.time() < deadline:
-        try:
-            await page.wait_for_load_state("domcontentloaded")
-            html, title = await page.content(), await page.title()
-        except Exception:  # a navigation raced us: look again
+        got = await page.read()
+        if got is None:  # a navigation raced us: look again
             await asyncio.sleep(0.2)
             continue
-        kind = classify_html(html, title)
+        kind = classify_html(*got)
         if kind is PageKind.OTHER and _on_customer_site(page.url, plan):
             return
         if plan.mode == "manual":
@@ -219,7 +238,7 @@ async def _drive(page: Page, plan: LoginPlan) -> None:
     )
 
 
-async def _step(page: Page, plan: LoginPlan, kind: PageKind) -> None:
+async def _step(page: LoginPage, plan: LoginPlan, kind: PageKind) -> None:
     where = httpx.URL(page.url).path
     if kind in (PageKind.ACCESS_DENIED, PageKind.WRONG_PASSWORD):
         raise error_for(kind, account=plan.account, where=where)
@@ -228,21 +247,16 @@ async def _step(page: Page, plan: LoginPlan, kind: PageKind) -> None:
         raise SecurityCheck(f"{err} (a captcha needs a window: run it where a display exists)")
     if kind is PageKind.LOGIN_USERNAME:
         await page.fill("#user", _username(plan))
-        await _remember_me(page)
+        await page.check("input[name=rm]")
         await page.click("#sign_in")
     elif kind is PageKind.LOGIN_PASSWORD:
         # The old one-page form (until late 2021) has an editable #user beside #passwd; the
         # two-step form's password page keeps #user disabled and hidden.
-        user = page.locator("#user").first
-        if (
-            await page.locator("#user").count()
-            and await user.is_editable()
-            and await user.is_visible()
-            and await user.input_value() != _username(plan)
-        ):
-            await user.fill(_username(plan))
+        user = await page.editable_value("#user")
+        if user is not None and user != _username(plan):
+            await page.fill("#user", _username(plan))
         await page.fill("#passwd", _password(plan))
-        await _remember_me(page)
+        await page.check("input[name=rm]")
         await page.click("#sign_in")
     elif kind is PageKind.MFA:
         if plan.prompter is None:
@@ -250,12 +264,6 @@ async def _step(page: Page, plan: LoginPlan, kind: PageKind) -> None:
         code = plan.prompter.ask("Xfinity verification code").strip()
         await page.fill("#verificationCode", code)
         await page.click("#sign_in")
-
-
-async def _remember_me(page: Page) -> None:
-    box = page.locator("input[name=rm]")
-    if await box.count() and not await box.first.is_checked():
-        await box.first.check()
 
 
 def _username(plan: LoginPlan) -> str:
@@ -280,18 +288,10 @@ def _password(plan: LoginPlan) -> str:
     return plan.password
 
 
-async def _settle(page: Page) -> None:
-    """Let the post-login page make its first API calls (to see a bearer token)."""
-    from playwright.async_api import TimeoutError as PlaywrightTimeout
-
-    with contextlib.suppress(PlaywrightTimeout):
-        await page.wait_for_load_state("networkidle", timeout=10_000)
-
-
-async def _session_from(context: BrowserContext, plan: LoginPlan) -> XfinitySession:
+def session_from(browser_cookies: Iterable[Mapping[str, Any]], plan: LoginPlan) -> XfinitySession:
     """The browser's cookies a request to one of the plan's hosts would carry, and its token."""
     cookies = []
-    for c in await context.cookies():
+    for c in browser_cookies:
         cookie = cookie_from_json(dict(c), "the browser's cookie")
         if not any(cookie.domain_matches(h) for h in plan.hosts):
             continue
@@ -310,14 +310,12 @@ async def _session_from(context: BrowserContext, plan: LoginPlan) -> XfinitySess
     )
 
 
-async def _bundle(page: Page, plan: LoginPlan, exc: BaseException) -> None:
-    html: str | None = None
-    shot: bytes | None = None
+async def bundle(page: LoginPage, plan: LoginPlan, exc: BaseException) -> None:
+    """Leave a diagnostics bundle (the page, a screenshot) for a failed sign-in."""
     try:
-        html = await page.content()
-        shot = await page.screenshot(full_page=True)
+        html, shot = await page.snapshot()
     except Exception:  # the page may be gone; keep what we have
-        pass
+        html, shot = None, None
     secrets = [s for s in (plan.password, *plan.tokens) if s]
     save_bundle(
         plan.diagnostics_dir,
@@ -333,4 +331,11 @@ async def _bundle(page: Page, plan: LoginPlan, exc: BaseException) -> None:
     )
 
 
-__all__ = ["CHROMIUM_ARGS", "LoginPlan", "MfaRequired", "browser_login", "check_browser"]
+__all__ = [
+    "CHROMIUM_ARGS",
+    "LoginPage",
+    "LoginPlan",
+    "MfaRequired",
+    "browser_login",
+    "check_browser",
+]

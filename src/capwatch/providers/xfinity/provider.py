@@ -66,9 +66,15 @@ class XfinityOptions(ProviderOptions):
         default=False,
         description="Sign in unattended (headless Chromium) when the session expires.",
     )
+    browser_driver: Literal["cdp", "playwright"] = Field(
+        default="cdp",
+        description='How capwatch drives Chromium to sign in: "cdp" (the DevTools protocol '
+        'from Python, no other process) or "playwright" (Playwright, the `browser` extra: '
+        "its Node driver adds about 125 MiB while signing in).",
+    )
     browser_path: str | None = Field(
         default=None,
-        description="The Chromium binary Playwright drives. Default: Debian's "
+        description="The Chromium binary the sign-in runs. Default: Debian's "
         "/usr/bin/chromium-headless-shell for a headless sign-in when it is installed (about "
         "a third less memory), else /usr/bin/chromium (a manual sign-in always uses it).",
     )
@@ -295,6 +301,7 @@ class XfinityProvider(Provider[XfinityOptions]):
             diagnostics_keep=self.options.diagnostics_keep,
             username=self.options.username,
             timeout_s=self.options.login_timeout_s,
+            driver=self.options.browser_driver,
         )
 
     async def _login_unattended(self) -> XfinitySession:

@@ -353,6 +353,13 @@ class Coordinator:
             message = f"internal error: {type(exc).__name__}: {message}"
         else:
             log.warning("poll of %s failed: %s", name, message, extra={"account": name})
+        if isinstance(exc, StoreFull):
+            # Nothing can be written: not the poll's log line, the alerts' states or the
+            # outbox either, so the failure is counted and said once (the warning above).
+            self.store_failures += 1
+            self.last_store_error = message
+            self._note_failure(name, exc)
+            return PollResult(name, outcome, message=message, duration_s=time.monotonic() - t0)
         payload = None
         if isinstance(exc, Implausible) and isinstance(exc.payload, Mapping):
             payload = exc.payload  # the snapshot's raw: secret-free, as on a success
@@ -428,6 +435,9 @@ class Coordinator:
             await asyncio.to_thread(
                 evaluate_and_queue, self.settings, self.store, rt, summary, auth_required
             )
+        except StoreFull as exc:
+            self._store_failed(exc)
+            return
         except Exception:
             log.exception("alert evaluation failed for %s", rt.account.name)
             return

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from capwatch.config import Settings
+    from capwatch.config.account import AccountSettings
     from capwatch.store.api import Store
 
 P = ParamSpec("P")
@@ -62,6 +63,19 @@ def load(ctx: click.Context) -> Settings:
         obj["settings"] = settings
     settings_obj: Settings = obj["settings"]
     return settings_obj
+
+
+def account_of_provider(
+    ctx: click.Context, account: str, provider: str
+) -> tuple[Settings, AccountSettings]:
+    """The settings and the configured ``account``, which must use ``provider``."""
+    from capwatch.errors import ConfigError
+
+    settings = load(ctx)
+    acct = settings.account(account)
+    if acct.provider != provider:
+        raise ConfigError(f"accounts.{account}: provider is {acct.provider!r}, not {provider!r}")
+    return settings, acct
 
 
 def clock(ctx: click.Context) -> Callable[[], datetime]:

@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from capwatch.cli._common import clock, console, emit_json, fail, handle_errors, load
+from capwatch.cli._common import (
+    account_of_provider,
+    clock,
+    console,
+    emit_json,
+    fail,
+    handle_errors,
+    load,
+)
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -112,10 +120,7 @@ def _build(
     if account is None and cls.reply_needs_account:
         raise ConfigError(f"check-response {name}: give --account (the paths come from its config)")
     if account is not None:
-        settings = load(ctx)
-        acct = settings.account(account)
-        if acct.provider != name:
-            raise ConfigError(f"accounts.{account}: provider is {acct.provider!r}, not {name!r}")
+        settings, acct = account_of_provider(ctx, account, name)
         options: Any = acct.provider_options
         if pairs:
             options = options.model_copy(update=_option_values(pairs))

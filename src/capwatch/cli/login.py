@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from capwatch.cli._common import handle_errors, load
+from capwatch.cli._common import account_of_provider, handle_errors
 from capwatch.errors import ConfigError
 from capwatch.providers.base import Prompter, Provider, ProviderContext
 
@@ -39,12 +39,7 @@ class ClickPrompter(Prompter):
 
 def build_provider(ctx: click.Context, provider_name: str, account: str) -> Provider[Any]:
     """Load the account from the config and build its provider; the names must agree."""
-    settings = load(ctx)
-    acct = settings.account(account)
-    if acct.provider != provider_name:
-        raise ConfigError(
-            f"accounts.{account}: provider is {acct.provider!r}, not {provider_name!r}"
-        )
+    settings, acct = account_of_provider(ctx, account, provider_name)
     cls = acct.provider_class
     context = ProviderContext(account=account, timezone=acct.cycle.zone, data_dir=settings.data_dir)
     return cls(acct.provider_options, context)

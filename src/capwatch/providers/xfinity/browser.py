@@ -158,6 +158,35 @@ class LoginPage(Protocol):
     async def snapshot(self) -> tuple[str | None, bytes | None]:
         """The page's HTML and a full-page PNG, each None when it cannot be had."""
 
+    async def goto(self, url: str) -> None:
+        """Load ``url`` in the page."""
+
+    async def settle(self) -> None:
+        """Wait until the page has made its first requests (a token) and gone quiet."""
+
+    async def cookies(self) -> list[dict[str, Any]]:
+        """Every cookie the browser holds, in the DevTools protocol's shape."""
+
+
+async def sign_in(
+    page: LoginPage, plan: LoginPlan, driver_error: type[BaseException]
+) -> XfinitySession:
+    """The sign-in on an open page, whichever driver runs it: the start page, the flow, the
+    session captured. A failure leaves a diagnostics bundle; the driver's own errors
+    (``driver_error``: a timeout, a crash) become AuthRequired naming where it stopped."""
+    try:
+        await page.goto(plan.start_url)
+        await drive(page, plan)
+        await page.settle()
+        return session_from(await page.cookies(), plan)
+    except AuthRequired as exc:
+        await bundle(page, plan, exc)
+        raise
+    except driver_error as exc:
+        err = failure(exc, page.url)
+        await bundle(page, plan, err)
+        raise err from None
+
 
 async def browser_login(plan: LoginPlan) -> XfinitySession:
     """Run one sign-in and return the captured session; failures leave a bundle and raise."""

@@ -11,15 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from capwatch.errors import AuthRequired
-from capwatch.providers.xfinity.browser import (
-    LoginPlan,
-    bundle,
-    capture_bearer,
-    drive,
-    failure,
-    session_from,
-)
+from capwatch.providers.xfinity.browser import LoginPlan, capture_bearer, failure, sign_in
 from capwatch.providers.xfinity.cdp import CALL_TIMEOUT_S, CdpError, Chromium, Connection
 from capwatch.providers.xfinity.session import XfinitySession
 
@@ -131,7 +123,7 @@ class CdpPage:
     async def _on(self, js: str, selector: str) -> Any:
         return await self.evaluate(f"({js})({json.dumps(selector)})")
 
-    async def navigate(self, url: str) -> None:
+    async def goto(self, url: str) -> None:
         """Load ``url`` in the page (to its commit; :meth:`read` waits for the DOM)."""
         got = await self.conn.call("Page.navigate", {"url": url}, self.session, self.timeout)
         if got.get("errorText"):
@@ -220,6 +212,10 @@ class CdpPage:
         shot = await self.conn.call("Page.captureScreenshot", params, self.session)
         return str(html), base64.b64decode(shot["data"])
 
+    async def cookies(self) -> list[dict[str, Any]]:
+        """Every cookie the browser holds."""
+        return list((await self.conn.call("Storage.getCookies"))["cookies"])
+
     async def settle(self, idle_s: float = 0.5, timeout: float = 10.0) -> None:
         """Wait (up to ``timeout``) until no request has been in flight for ``idle_s``, as
         Playwright's networkidle: the post-login page makes its first API calls (a token)."""
@@ -241,20 +237,9 @@ async def login(plan: LoginPlan) -> XfinitySession:
     try:
         conn = await chromium.start()
         page = await CdpPage.open(conn, plan)
-        try:
-            await page.navigate(plan.start_url)
-            await drive(page, plan)
-            await page.settle()
-            session = session_from((await conn.call("Storage.getCookies"))["cookies"], plan)
-            signed_in = True
-            return session
-        except AuthRequired as exc:
-            await bundle(page, plan, exc)
-            raise
-        except CdpError as exc:
-            err = failure(exc, page.url)
-            await bundle(page, plan, err)
-            raise err from None
+        session = await sign_in(page, plan, CdpError)
+        signed_in = True
+        return session
     except CdpError as exc:  # Chromium did not start, or did not answer
         raise failure(exc, plan.start_url) from None
     finally:

@@ -4,17 +4,9 @@ Chromium; the flow is :func:`capwatch.providers.xfinity.browser.drive`."""
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from capwatch.errors import AuthRequired
-from capwatch.providers.xfinity.browser import (
-    LoginPlan,
-    bundle,
-    capture_bearer,
-    drive,
-    failure,
-    session_from,
-)
+from capwatch.providers.xfinity.browser import LoginPlan, capture_bearer, sign_in
 from capwatch.providers.xfinity.session import XfinitySession
 
 if TYPE_CHECKING:
@@ -70,6 +62,14 @@ class PlaywrightPage:
         html = await self.page.content()
         return html, await self.page.screenshot(full_page=True)
 
+    async def goto(self, url: str) -> None:
+        """Load ``url``."""
+        await self.page.goto(url)
+
+    async def cookies(self) -> list[dict[str, Any]]:
+        """Every cookie of the page's browser context."""
+        return [dict(c) for c in await self.page.context.cookies()]
+
     async def settle(self) -> None:
         """Let the post-login page make its first API calls (to see a bearer token)."""
         from playwright.async_api import TimeoutError as PlaywrightTimeout
@@ -91,17 +91,6 @@ async def login(plan: LoginPlan) -> XfinitySession:
             context = await browser.new_context()
             page = PlaywrightPage(await context.new_page())
             page.page.on("request", lambda request: capture_bearer(request.headers, plan))
-            try:
-                await page.page.goto(plan.start_url)
-                await drive(page, plan)
-                await page.settle()
-                return session_from([dict(c) for c in await context.cookies()], plan)
-            except AuthRequired as exc:
-                await bundle(page, plan, exc)
-                raise
-            except PlaywrightError as exc:
-                err = failure(exc, page.url)
-                await bundle(page, plan, err)
-                raise err from None
+            return await sign_in(page, plan, PlaywrightError)
         finally:
             await browser.close()

@@ -22,9 +22,10 @@ from capwatch.models import CycleSummary, Reading
 from capwatch.store import open_store
 from capwatch.units import format_shift
 from tests.fixtures.common import FakeClock
+from tests.fixtures.web import WEB_ZONE, one_isp_summary
 
 NOW = datetime(2026, 11, 20, 19, 0, tzinfo=UTC)
-ZONE = "America/New_York"
+ZONE = WEB_ZONE
 GB = 10**9
 CHANGE_DAY = 12  # from the 12th (local) on, the household uses twice as much
 
@@ -55,26 +56,7 @@ def _readings(rule: CycleRule) -> list[Reading]:
 @pytest.fixture
 def shifted(tmp_path: Path) -> tuple[Path, CycleSummary]:
     """A config and store whose current cycle doubled its rate on the 12th; the summary at NOW."""
-    from capwatch.service.views import account_summary
-
-    config = tmp_path / "capwatch.toml"
-    config.write_text(
-        f'data_dir = "{tmp_path / "data"}"\n'
-        "[[accounts]]\n"
-        'name = "isp"\nprovider = "http_json"\ncap = "1229 GB"\n'
-        'options = { url = "http://127.0.0.1:9/usage", used_path = "$.used" }\n'
-        f'[accounts.cycle]\nstart_day = 1\ntimezone = "{ZONE}"\n'
-    )
-    settings = load_settings(config)
-    store = open_store(settings.resolved_database_url())
-    try:
-        acc = settings.account("isp")
-        store.ensure_account("isp", acc.provider, acc.cycle.timezone)
-        store.add_readings(_readings(CycleRule(1, acc.cycle.zone)))
-        summary = account_summary(settings, store, "isp", NOW)
-    finally:
-        store.close()
-    return config, summary
+    return one_isp_summary(tmp_path, NOW, lambda store, rule: store.add_readings(_readings(rule)))
 
 
 def _cli(config: Path, *args: str, columns: int = 160) -> str:

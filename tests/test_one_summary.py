@@ -18,34 +18,20 @@ from capwatch.cli import cli
 from capwatch.config import load_settings
 from capwatch.models import CycleSummary, DeviceUsage, PollLogEntry, PollOutcome
 from capwatch.store import open_store
-from capwatch.store.api import PollRecord
+from capwatch.store.api import PollRecord, Store
 from capwatch.units import format_bytes, format_days, format_pace, format_percent, format_range
 from tests.fixtures.common import FakeClock
-from tests.fixtures.web import web_readings
+from tests.fixtures.web import WEB_ZONE, one_isp_summary, web_readings
 
 NOW = datetime(2026, 11, 20, 19, 0, tzinfo=UTC)
-ZONE = "America/New_York"
+ZONE = WEB_ZONE
 
 
 @pytest.fixture
 def one_store(tmp_path: Path) -> tuple[Path, CycleSummary]:
     """A config with one ISP account heading over its cap, its store, and its summary at NOW."""
-    from capwatch.service.views import account_summary
 
-    config = tmp_path / "capwatch.toml"
-    config.write_text(
-        f'data_dir = "{tmp_path / "data"}"\n'
-        "[[accounts]]\n"
-        'name = "isp"\nprovider = "http_json"\ncap = "1229 GB"\n'
-        'options = { url = "http://127.0.0.1:9/usage", used_path = "$.used" }\n'
-        f'[accounts.cycle]\nstart_day = 1\ntimezone = "{ZONE}"\n'
-    )
-    settings = load_settings(config)
-    store = open_store(settings.resolved_database_url())
-    try:
-        acc = settings.account("isp")
-        store.ensure_account("isp", acc.provider, acc.cycle.timezone)
-        rule = CycleRule(1, acc.cycle.zone)
+    def fill(store: Store, rule: CycleRule) -> None:
         cycle = rule.cycle_at(NOW)
         rows = web_readings(
             "isp",
@@ -60,9 +46,8 @@ def one_store(tmp_path: Path) -> tuple[Path, CycleSummary]:
         log = PollLogEntry("isp", rows[-1].observed_at, 0.3, PollOutcome.OK, reading_stored=True)
         device = DeviceUsage("aa:bb:cc:00:00:01", rows[-1].used_bytes // 3, "Console")
         store.record_poll(PollRecord(rows[-1], devices=(device,), log=log))
-        summary = account_summary(settings, store, "isp", NOW)
-    finally:
-        store.close()
+
+    config, summary = one_isp_summary(tmp_path, NOW, fill)
     assert summary.forecast is not None and summary.pace is not None
     assert summary.cap_bytes and summary.forecast.expected_bytes > summary.cap_bytes
     return config, summary

@@ -14,10 +14,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from capwatch.analysis.cycles import CycleRule
 from capwatch.analysis.windows import SLOT, Window, slots_split, spread_over_slots
 from capwatch.devices.flows import FlowDecoder, TimeBase, to_flow
 from capwatch.models import CycleSummary, DeviceTraffic, Reading
 from capwatch.service.plan import SPLIT_UNKNOWN
+from capwatch.store.api import Store
+from tests.fixtures.web import one_isp_summary
 from tests.test_netflow_decode import packet
 
 NIGHT = Window(frozenset(range(7)), 2 * 60, 8 * 60)  # mon-sun 02:00-08:00
@@ -170,24 +173,7 @@ windows = [{days = "mon-sun", from = "02:00", to = "08:00"}]
 
 
 def _summary(tmp_path: Path, flows: bool) -> CycleSummary:
-    from capwatch.config import load_settings
-    from capwatch.service.views import account_summary
-    from capwatch.store import open_store
-
-    config = tmp_path / "capwatch.toml"
-    config.write_text(
-        f'data_dir = "{tmp_path / "data"}"\n'
-        "[[accounts]]\n"
-        'name = "isp"\nprovider = "http_json"\ncap = "1229 GB"\n'
-        'options = { url = "http://127.0.0.1:9/usage", used_path = "$.used" }\n'
-        '[accounts.cycle]\nstart_day = 1\ntimezone = "America/New_York"\n'
-        + PLAN
-        + '[[device_sources]]\nkind = "netflow"\naccount = "isp"\n'
-    )
-    settings = load_settings(config)
-    store = open_store(settings.resolved_database_url())
-    try:
-        store.ensure_account("isp", "http_json", "America/New_York")
+    def fill(store: Store, rule: CycleRule) -> None:
         start = datetime(2026, 11, 1, 4, tzinfo=UTC)  # local midnight, 1 November (EDT)
         store.add_readings(
             [
@@ -206,9 +192,10 @@ def _summary(tmp_path: Path, flows: bool) -> CycleSummary:
             store.add_device_traffic(
                 "isp", noon, "netflow", [DeviceTraffic("192.168.1.5", 12 * GB)], slots=slots
             )
-        return account_summary(settings, store, "isp", NOW)
-    finally:
-        store.close()
+
+    netflow = '[[device_sources]]\nkind = "netflow"\naccount = "isp"\n'
+    summary: CycleSummary = one_isp_summary(tmp_path, NOW, fill, PLAN + netflow)[1]
+    return summary
 
 
 def test_an_isp_total_splits_as_the_flows_do(tmp_path: Path) -> None:
@@ -261,34 +248,17 @@ def test_flow_slots_add_up_in_the_device_write_and_a_bad_one_writes_nothing(
 def _rolled_over(tmp_path: Path, october_flows: bool) -> int | None:
     """What rolls into November of "bonus-zone" (inside the night, 50 GB, rollover) when
     October's ISP total is 60 GB and its flows were a quarter inside the night (or absent)."""
-    from capwatch.config import load_settings
-    from capwatch.service.views import account_summary
-    from capwatch.store import open_store
-
-    tmp_path.mkdir()
-    config = tmp_path / "capwatch.toml"
-    config.write_text(
-        f'data_dir = "{tmp_path / "data"}"\n'
-        '[[accounts]]\nname = "isp"\nprovider = "http_json"\ncap = "1229 GB"\n'
-        'options = { url = "http://127.0.0.1:9/usage", used_path = "$.used" }\n'
-        '[accounts.cycle]\nstart_day = 1\ntimezone = "America/New_York"\n'
-        + PLAN
-        + "[accounts.allowances.rollover]\nexpires_after = 1\n"  # of "bonus-zone"
-    )
-    settings = load_settings(config)
-    store = open_store(settings.resolved_database_url())
     october = datetime(2026, 10, 1, 4, tzinfo=UTC)
     november = datetime(2026, 11, 1, 4, tzinfo=UTC)
 
-    def flows(night: datetime, inside: int, outside: int) -> None:
-        noon = night + timedelta(hours=9)
-        slots = spread_over_slots(inside, night, night + timedelta(hours=1))
-        slots.update(spread_over_slots(outside, noon, noon + timedelta(hours=1)))
-        traffic = [DeviceTraffic("192.168.1.5", inside + outside)]
-        store.add_device_traffic("isp", noon, "netflow", traffic, slots=slots)
+    def fill(store: Store, rule: CycleRule) -> None:
+        def flows(night: datetime, inside: int, outside: int) -> None:
+            noon = night + timedelta(hours=9)
+            slots = spread_over_slots(inside, night, night + timedelta(hours=1))
+            slots.update(spread_over_slots(outside, noon, noon + timedelta(hours=1)))
+            traffic = [DeviceTraffic("192.168.1.5", inside + outside)]
+            store.add_device_traffic("isp", noon, "netflow", traffic, slots=slots)
 
-    try:
-        store.ensure_account("isp", "http_json", "America/New_York")
         readings = [
             Reading("isp", october + timedelta(days=d), october, d * 2 * GB, None, "http_json")
             for d in range(1, 30)
@@ -303,9 +273,10 @@ def _rolled_over(tmp_path: Path, october_flows: bool) -> int | None:
         if october_flows:
             flows(datetime(2026, 10, 10, 8, tzinfo=UTC), 1 * GB, 3 * GB)  # 04:00 EDT
         flows(datetime(2026, 11, 10, 8, tzinfo=UTC), 1 * GB, 1 * GB)
-        summary = account_summary(settings, store, "isp", NOW)
-    finally:
-        store.close()
+
+    tmp_path.mkdir()
+    rollover = "[accounts.allowances.rollover]\nexpires_after = 1\n"  # of "bonus-zone"
+    summary: CycleSummary = one_isp_summary(tmp_path, NOW, fill, PLAN + rollover)[1]
     bonus = next(a for a in summary.allowances if a.name == "bonus-zone")
     assert bonus.split_known and bonus.used_bytes == 19 * GB // 2  # November: half inside
     return bonus.rollover_bytes

@@ -356,8 +356,7 @@ class Coordinator:
         if isinstance(exc, StoreFull):
             # Nothing can be written: not the poll's log line, the alerts' states or the
             # outbox either, so the failure is counted and said once (the warning above).
-            self.store_failures += 1
-            self.last_store_error = message
+            self._store_failed(exc, said=True)
             self._note_failure(name, exc)
             return PollResult(name, outcome, message=message, duration_s=time.monotonic() - t0)
         payload = None
@@ -394,10 +393,12 @@ class Coordinator:
         except StoreError as exc:
             self._store_failed(exc)
 
-    def _store_failed(self, exc: StoreError) -> None:
+    def _store_failed(self, exc: StoreError, *, said: bool = False) -> None:
+        """Count a write the store refused; ``said``: the caller has already logged it."""
         self.store_failures += 1
         self.last_store_error = redact(str(exc))
-        log.error("the store cannot be written: %s", self.last_store_error)
+        if not said:
+            log.error("the store cannot be written: %s", self.last_store_error)
 
     async def _auth_flag(self, name: str, exc: Exception) -> bool:
         """Auth is required after an auth failure; other failures keep its current state."""

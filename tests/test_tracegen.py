@@ -101,3 +101,27 @@ def test_scored_on_generated_traces(tmp_path: Path) -> None:
     assert figures["capwatch"]["predictions"] == 6 * 1 * 8
     assert [f["households"] for f in figures["folds"]] == [2, 2, 2]
     assert result.exit_code == (0 if all(figures["targets"].values()) else 1)
+
+
+def test_the_forecast_bound_beats_naive_and_names_a_bad_trace(tmp_path: Path) -> None:
+    """bench/forecast_bound.py: a regression that sees the answers does better than the naive
+    projection on the same days, and a file that is not a trace is named in one line."""
+    gen = _module("tracegen")
+    bound = _module("forecast_bound")
+    runner = CliRunner()
+    made = runner.invoke(gen.main, [str(tmp_path / "t"), "--seed", "3", "--households", "6"])
+    assert made.exit_code == 0, made.output
+    households = [bound.household_days(p) for p in sorted((tmp_path / "t").glob("*.json"))]
+    result = bound.bound(households)
+    err, naive = result["all"]
+    assert 0 < err < naive
+    assert set(result) == {h[0] for h in households} | {"all"}
+    shown = runner.invoke(bound.main, [str(tmp_path / "t")])
+    assert shown.exit_code == 0, shown.output
+    assert "| all | " in shown.output
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.json").write_text('{"cycles": 1}', encoding="utf-8")
+    failed = runner.invoke(bound.main, [str(tmp_path / "bad")])
+    assert failed.exit_code != 0
+    assert "x.json: not a trace" in failed.output
+    assert len(failed.output.strip().splitlines()) == 1

@@ -331,3 +331,18 @@ def test_the_forecast_says_which_change_of_regime_it_followed(factor: float) -> 
     steady = meter(START, change + 5, 30 * GB)
     calm = forecast_cycle(steady, START, END, CAP, history, now=now, tz=TZ)
     assert calm.shift is None
+
+
+def test_a_change_still_to_come_widens_the_interval_and_shrinks_as_days_run_out() -> None:
+    """The change-point prior (1/365 a day, of the order of the level) applied to the days left:
+    nothing with no day left, growing with the days left faster than linear, and proportional
+    to the level squared."""
+    from capwatch.analysis.forecast_level import future_change_var
+
+    assert future_change_var(10.0, 0.0) == 0.0
+    one, ten, twenty = (future_change_var(10.0, d) for d in (1.0, 10.0, 20.0))
+    assert 0 < one < ten < twenty
+    assert twenty > 4 * ten  # about (days left)^3
+    assert future_change_var(20.0, 10.0) == pytest.approx(4 * ten)
+    # 25 days left at 40 GB a day: a standard deviation of about 156 GB (40 x sqrt(5525 / 365))
+    assert future_change_var(40e9, 25.0) ** 0.5 == pytest.approx(155.6e9, rel=0.01)

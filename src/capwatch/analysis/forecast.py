@@ -20,9 +20,10 @@ The method (``method="capwatch-2"``):
    The last day's deviation from the level carries into the next days by the autocorrelation.
 4. Project the rest of the cycle day by day with the weekday shape, plus the expected spike
    volume per day. The interval's variance adds the level's uncertainty, day-to-day noise
-   inflated by persistence and spike variance; its width is then scaled by how far off the
-   same estimator was when replayed on this household's own earlier cycles (conformal-style,
-   shrunk towards the model's own width while few replays exist).
+   inflated by persistence, spike variance and a change of habit that may still come (the
+   change-point test's own prior, applied to the days left); its width is then scaled by how
+   far off the same estimator was when replayed on this household's own earlier cycles
+   (conformal-style, shrunk towards the model's own width while few replays exist).
 
 Edges: no samples and no history -> expected 0, interval 0..cap (or 0..0 when unlimited),
 ``method="no-data"``; no samples with history -> the prior alone; the first hours of a cycle

@@ -19,6 +19,12 @@ Three steps, each from a principle rather than from constants fitted to a set of
   over, no regime; the drift between cycles is part of the prior's variance, so an ordinary
   month-to-month wobble is not taken for a change. Late in a cycle after a change, the
   forecast is ``used + the recent regime's rate x days left``.
+- **A change still to come.** The same prior says a change may yet come in the days left: on
+  each remaining day with probability 1/365, of a size of the order of the level, moving every
+  day after it. Its variance, ``level^2 / 365 x sum over the days left of (days after it)^2``,
+  goes into the interval (not the expected value: a change is as likely up as down), so the
+  interval is wide enough early in a cycle for habits that change, and narrows as the days
+  left run out.
 - **Calibration on the household's own past.** The same estimator is replayed on the
   household's earlier cycles (cut at days 3, 7, 14 and 21, with the cycles before each as its
   history) and the standardised errors of those replays give the scale of the interval
@@ -235,8 +241,17 @@ def remaining_moments(
         rate.mean_var * shaped**2
         + noise * sum(frac * profile.weekday[wd] ** 2 for wd, frac in pieces)
         + profile.spike_var * days
+        + future_change_var(rate.mean, days)
     )
     return expected, var
+
+
+def future_change_var(level: float, days: float) -> float:
+    """Variance from a change of habit that may still come in the ``days`` left: the same prior
+    as the change-point test (1/365 per day, a size of the order of the level), a change on
+    day j moving the days after it."""
+    whole = int(days)
+    return CHANGE_PER_DAY * level * level * sum((days - j) ** 2 for j in range(whole))
 
 
 def _replay(
